@@ -1,0 +1,43 @@
+# dsmath: two commands.
+#   make reproduce [SCALE=smoke|tiny|gpu|paper] [ONLY=07_evaluation] [FORCE=1]
+#   make test
+# Both create .venv and install the project into it on first use (and again when pyproject.toml or
+# requirements.lock change). An existing torch in the venv is kept (install your CUDA build first on GPU).
+
+SCALE ?= tiny
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.dsmath-installed
+PYTEST_ARGS ?=
+
+export HF_HUB_OFFLINE ?= 1
+export WANDB_MODE ?= offline
+export PYTHONHASHSEED := 0
+
+.PHONY: reproduce test lab bench install clean-results
+
+reproduce: $(STAMP)
+	$(PY) -m dsmath_lib.reproduce --scale $(SCALE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP)
+	for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q -c requirements.lock torch
+	$(PY) -m pip install -q -c requirements.lock -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+clean-results:
+	rm -rf results/$(SCALE) artifacts/$(SCALE)

@@ -1,0 +1,228 @@
+"""Params files (params/<scale>.yaml) loaded into typed dataclasses, strictly.
+
+    from dsmath_lib.config import load_params
+    params = load_params("params/tiny.yaml")
+    params.model.size, params.world.n_train
+
+Every value a notebook uses comes from here. Defaults live in the dataclasses below; a params file holds
+the scale's values. Loading is strict: an unknown or mistyped key, a value of the wrong type, or a missing
+file raises `ParamsError` naming the key and the file. Each field's comment names the paper's symbol and
+section where there is one (PAPER.md gives the numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+SCALES = ("smoke", "tiny", "gpu", "paper")
+
+
+class ParamsError(ValueError):
+    """A params file that cannot be used: the message names the file and the key."""
+
+
+@dataclass
+class WorldConfig:
+    """The embedded math world (dsmath_lib.synth): problem families, sizes and splits."""
+
+    seed: int = 0  # the world's seed: the same seed gives the same problems, byte for byte
+    n_train: int = 20_000  # training problems per benchmark family group (synth-gsm, synth-math)
+    n_test: int = 500  # fixed test-set size per synth benchmark
+    gsm_max_steps: int = 5  # GSM8K-like problems take 1..gsm_max_steps arithmetic steps (level = steps)
+    max_operand: int = 99  # largest starting number / addend at the top level; lower levels use a share of it
+    math_levels: int = 5  # MATH-like problems come in levels 1..math_levels (at most 5, like MATH's 1-5)
+    ngram: int = 10  # train questions sharing an n-gram with a test question are rejected (paper §2.1: 10)
+
+
+@dataclass
+class TokenizerConfig:
+    """Byte-level BPE trained on the world's text (dsmath_lib.tokenizer)."""
+
+    vocab_size: int = 1024  # includes the 256 byte symbols and the special tokens
+    n_train_texts: int = 20_000  # texts sampled from the world to train the BPE merges
+
+
+@dataclass
+class ModelConfig:
+    """Which model: a named tiny size built from scratch, or a pretrained checkpoint."""
+
+    size: str = "tiny"  # a name from dsmath_lib.model.MODEL_SIZES: width, depth and learning rate move together
+    pretrained: str = ""  # hub name or local path (gpu/paper scale); when set, `size` is ignored
+    context_length: int = 512  # tokens per training sequence; the paper's SFT packs to 4K (§3)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # CPU trains in float32
+
+
+@dataclass
+class SamplingConfig:
+    """Defaults for sampling from a model (evaluation and RL rollouts)."""
+
+    max_new_tokens: int = 256  # the paper evaluates MATH with up to 1024 (PAPER.md §7)
+    temperature: float = 0.7  # Figure 7's sampling temperature for Maj@K / Pass@K
+    top_p: float = 1.0
+    batch_size: int = 64
+
+
+@dataclass
+class TrackingConfig:
+    """Weights & Biases logging (dsmath_lib.tracking); offline unless WANDB_MODE says otherwise."""
+
+    enabled: bool = True
+    project: str = "dsmath"
+    entity: str = ""  # empty: wandb's default entity
+
+
+@dataclass
+class MiningConfig:
+    """The math corpus miner (dsmath_lib.corpus, paper §2.1): crawl size, fastText, selection, annotation."""
+
+    crawl_pages: int = 20_000  # pages of the synthetic crawl (paper: a 40B-page deduplicated Common Crawl pool)
+    dim: int = 64  # fastText embedding size (paper: 256)
+    lr: float = 0.1  # fastText learning rate (paper: 0.1)
+    word_ngrams: int = 3  # fastText word n-grams (paper: 3)
+    min_count: int = 3  # fastText min word count (paper: 3)
+    epoch: int = 10  # fastText epochs (paper: 3, on 1M pages; a few hundred seed pages need more passes)
+    bucket: int = 200_000  # fastText hash buckets (paper: not given; fastText's default is 2M)
+    negatives_per_positive: float = 1.0  # random pool pages per seed page (paper: 500K vs 500K, i.e. 1.0)
+    iterations: int = 4  # mining rounds (paper: 4)
+    token_budget: int = 600_000  # whitespace words kept per iteration (paper: top 40B tokens in iteration 1)
+    domain_threshold: float = 0.10  # a domain is math when > this share of its pages was collected (paper: 10%)
+    path_depth: int = 2  # URL path segments that name an annotation unit ("/questions/math"; paper: e.g. mathoverflow.net/questions)
+    paths_per_iteration: int = 20  # annotation budget: URL paths judged per iteration (paper: human annotators, no number)
+    minhash_threshold: float = 0.8  # near-dedup Jaccard threshold on word 5-gram shingles (paper: not given)
+    minhash_perm: int = 128  # MinHash permutations
+    decontamination_ngram: int = 10  # n of the benchmark n-gram match (paper: 10; texts of 3-9 grams matched whole)
+    executor: Literal["local", "slurm", "ray"] = "local"  # datatrove executor of the scoring pass
+    tasks: int = 2  # datatrove tasks (pool shards) of the scoring pass
+    workers: int = 2  # datatrove worker processes (this machine: 2 cores)
+    slurm_partition: str = ""  # executor "slurm" only
+    slurm_time: str = "04:00:00"  # executor "slurm" only: time limit per task
+
+
+@dataclass
+class Params:
+    """Everything one scale needs. `source` and `digest` are filled by `load_params`, not read from YAML."""
+
+    scale: Literal["smoke", "tiny", "gpu", "paper"]
+    seed: int = 0  # seed for training and sampling (the world has its own, world.seed)
+    world: WorldConfig = field(default_factory=WorldConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    mining: MiningConfig = field(default_factory=MiningConfig)
+    source: str = field(default="", metadata={"derived": True})
+
+    def section_digest(self, *sections: str) -> str:
+        """A short hash of the named sections (all when none are named): what a notebook's cache keys on."""
+        names = sections or tuple(f.name for f in _yaml_fields(Params))
+        blob = {name: _to_plain(getattr(self, name)) for name in sorted(names)}
+        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        return {f.name: _to_plain(getattr(self, f.name)) for f in _yaml_fields(Params)}
+
+
+def load_params(path: str | Path) -> Params:
+    """Read and validate a params YAML file. Raises ParamsError naming the file and the offending key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found (scales: {', '.join(SCALES)})")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    params = _build(Params, raw, str(path), prefix="")
+    params.source = str(path)
+    return params
+
+
+def params_path(scale: str, params_dir: str | Path | None = None) -> Path:
+    """params/<scale>.yaml, checked against the known scales."""
+    if scale not in SCALES:
+        raise ParamsError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    from dsmath_lib.paths import PARAMS_DIR
+
+    return Path(params_dir or PARAMS_DIR) / f"{scale}.yaml"
+
+
+def _yaml_fields(cls) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("derived")]
+
+
+def _build(cls, raw: dict, file: str, prefix: str):
+    fields = {f.name: f for f in _yaml_fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        key = prefix + str(unknown[0])
+        raise ParamsError(f"{file}: unknown key '{key}' (known in this section: {', '.join(sorted(fields))})")
+    kwargs = {}
+    for name, f in fields.items():
+        key = prefix + name
+        if name in raw:
+            kwargs[name] = _check(hints[name], raw[name], file, key)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ParamsError(f"{file}: missing required key '{key}'")
+    return cls(**kwargs)
+
+
+def _check(tp, value: Any, file: str, key: str):
+    """Return `value` converted to type `tp`, or raise ParamsError naming the key."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ParamsError(f"{file}: key '{key}' must be a mapping, got {value!r}")
+        return _build(tp, value, file, prefix=key + ".")
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            if option is type(None) and value is None:
+                return None
+            try:
+                return _check(option, value, file, key)
+            except ParamsError as err:
+                errors.append(str(err))
+        raise ParamsError(f"{file}: key '{key}' = {value!r} matches none of {tp}")
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            choices = ", ".join(repr(a) for a in typing.get_args(tp))
+            raise ParamsError(f"{file}: key '{key}' = {value!r} is not one of {choices}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ParamsError(f"{file}: key '{key}' must be a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_check(item, v, file, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{file}: key '{key}' must be a mapping, got {value!r}")
+        _, item = typing.get_args(tp)
+        return {str(k): _check(item, v, file, f"{key}.{k}") for k, v in value.items()}
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool):
+        if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+            return value
+        raise ParamsError(f"{file}: key '{key}' must be {tp.__name__}, got {type(value).__name__} {value!r}")
+    raise TypeError(f"config field type {tp} for '{key}' is not supported by the loader")
+
+
+def _to_plain(obj):
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in _yaml_fields(type(obj))}
+    if isinstance(obj, list):
+        return [_to_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
+    return obj

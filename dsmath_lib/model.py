@@ -1,0 +1,167 @@
+"""The model factory: named Llama sizes built from scratch, or a pretrained checkpoint, saved atomically.
+
+    from dsmath_lib.model import MODEL_SIZES, build_model, save_model, load_model
+    model = build_model(params.model, tokenizer, seed=params.seed)   # LlamaForCausalLM
+    MODEL_SIZES[params.model.size].lr                                 # the size's suggested peak LR
+    save_model(model, tokenizer, path); model, tokenizer = load_model(path)
+
+One name sets every coupled number (STYLE.md habit 6): `ModelSize` holds width and depth, and derives
+heads (fixed head width), the SwiGLU intermediate size and a peak learning rate, so a params file only
+says `size: tiny`.
+
+Departures from the paper at small scale: DeepSeekMath-Base starts from DeepSeek-Coder-Base-v1.5 7B
+(§2.2); tiny models are Llama-architecture (RMSNorm, RoPE, SwiGLU, the same family) at 0.3-7M
+parameters, trained from scratch, with tied input/output embeddings because at this size the
+embedding is a large share of all parameters. At gpu/paper scale `cfg.pretrained` loads a real
+checkpoint instead and `size` is ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
+
+from dsmath_lib.config import ModelConfig
+from dsmath_lib.tokenizer import load_tokenizer
+
+HEAD_DIM = 32  # fixed head width: heads grow with width, as in most Llama-family models
+LR_ANCHOR = (128, 2e-3)  # (width, peak LR): the DESIGN.md measured point, a 0.8M model trained well at 2e-3
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """A named model size: width and depth given, everything else derived from them.
+
+    >>> s = ModelSize("tiny-s", d_model=128, n_layers=4)
+    >>> s.n_heads, s.intermediate_size, round(s.lr, 4)
+    (4, 352, 0.002)
+    """
+
+    name: str
+    d_model: int  # residual stream width
+    n_layers: int  # transformer blocks
+
+    @property
+    def n_heads(self) -> int:
+        return self.d_model // HEAD_DIM
+
+    @property
+    def intermediate_size(self) -> int:
+        # Llama's SwiGLU rule: 2/3 of 4*d (same parameters as a 4*d GELU MLP), rounded up to 32
+        return 32 * math.ceil(8 * self.d_model / 3 / 32)
+
+    @property
+    def lr(self) -> float:
+        # Peak AdamW LR falls with width (~1/sqrt(d), a common small-model heuristic), anchored at the
+        # measured point; wider models need smaller steps to stay stable.
+        width, lr = LR_ANCHOR
+        return lr * math.sqrt(width / self.d_model)
+
+
+MODEL_SIZES: dict[str, ModelSize] = {
+    s.name: s
+    for s in (
+        ModelSize("smoke", d_model=64, n_layers=4),  # ~0.28M params with a 1K vocab: tests and CI
+        ModelSize("tiny-s", d_model=128, n_layers=4),  # ~0.94M: near the DESIGN.md measured point
+        ModelSize("tiny", d_model=192, n_layers=6),  # ~2.85M: the default laptop model
+        ModelSize("tiny-l", d_model=256, n_layers=8),  # ~6.7M: the largest the hour budget allows
+    )
+}
+
+
+def model_size(name: str) -> ModelSize:
+    """The ModelSize called `name`, or a KeyError listing the known names."""
+    if name not in MODEL_SIZES:
+        raise KeyError(f"unknown model size '{name}' (model.size); known: {', '.join(MODEL_SIZES)}")
+    return MODEL_SIZES[name]
+
+
+def llama_config(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase) -> LlamaConfig:
+    """The LlamaConfig for `cfg.size` with the tokenizer's vocabulary and special-token ids."""
+    size = model_size(cfg.size)
+    return LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=size.d_model,
+        intermediate_size=size.intermediate_size,
+        num_hidden_layers=size.n_layers,
+        num_attention_heads=size.n_heads,
+        num_key_value_heads=size.n_heads,  # no GQA: the KV cache is tiny at this scale
+        max_position_embeddings=cfg.context_length,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+
+
+def build_model(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, seed: int = 0) -> LlamaForCausalLM:
+    """A fresh model of `cfg.size` initialised from `seed`, or `cfg.pretrained` loaded by name or path.
+
+    The seed is applied inside a forked RNG, so building a model does not disturb the caller's
+    global torch random state.
+    """
+    dtype = getattr(torch, cfg.dtype)
+    if cfg.pretrained:
+        return _load_pretrained(cfg.pretrained, tokenizer, dtype)
+    config = llama_config(cfg, tokenizer)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+    return model.to(dtype)
+
+
+def _load_pretrained(name_or_path: str, tokenizer: PreTrainedTokenizerBase, dtype: torch.dtype):
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=dtype)
+    except OSError as err:
+        raise OSError(
+            f"model.pretrained='{name_or_path}' is neither a local checkpoint nor loadable from the hub "
+            f"(offline runs with HF_HUB_OFFLINE=1 need it in the HF cache): {err}"
+        ) from err
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        # load_tokenizer added our chat/code special tokens to a hub tokenizer: give them rows
+        model.resize_token_embeddings(len(tokenizer))
+    return model
+
+
+def count_parameters(model: torch.nn.Module, include_embeddings: bool = True) -> int:
+    """Distinct parameters (tied embeddings counted once); optionally without the token embedding."""
+    total = sum(p.numel() for p in model.parameters())  # parameters() already de-duplicates tied weights
+    if not include_embeddings:
+        total -= model.get_input_embeddings().weight.numel()
+    return total
+
+
+def save_model(model, tokenizer: PreTrainedTokenizerBase, path: str | Path) -> Path:
+    """Write model and tokenizer to `path` atomically: a temporary sibling folder, then a rename.
+
+    An interrupted save leaves either the previous checkpoint or none, never a half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    old = path.parent / f".{path.name}.old-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def load_model(path: str | Path, dtype: str = "float32"):
+    """(model, tokenizer) from a folder written by `save_model`; the model is in eval mode."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path}: no saved model here (config.json missing); run the stage that trains it")
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype))
+    return model.eval(), load_tokenizer(path)

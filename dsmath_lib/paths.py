@@ -1,0 +1,29 @@
+"""Where things live: every path the study reads or writes is built here, from the repository root.
+
+    from dsmath_lib import paths
+    paths.artifacts_dir("tiny") / "tokenizer"     # artifacts/tiny/tokenizer
+    paths.results_dir("tiny") / "tables"          # results/tiny/tables
+
+DSMATH_ROOT overrides the root (tests run the study in a temporary copy); SHARED_DATA points at the
+real GSM8K / MATH files, ../shared/data beside the repository by default (DSMATH_SHARED_DATA overrides).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(os.environ.get("DSMATH_ROOT", Path(__file__).resolve().parents[1]))
+PARAMS_DIR = ROOT / "params"
+NOTEBOOKS_DIR = ROOT / "notebooks"
+SHARED_DATA = Path(os.environ.get("DSMATH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def results_dir(scale: str) -> Path:
+    """results/<scale>/: tables, figures, executed notebooks and REPORT.md (results/tiny is committed)."""
+    return ROOT / "results" / scale
+
+
+def artifacts_dir(scale: str) -> Path:
+    """artifacts/<scale>/: corpora, tokenizers, checkpoints, rollouts (never committed)."""
+    return ROOT / "artifacts" / scale

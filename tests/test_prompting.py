@@ -1,0 +1,139 @@
+"""Prompting modes against a scripted fake model: prompt formats, stops, PoT and the tool-integrated loop."""
+
+import pytest
+
+from dsmath_lib.eval import prompting
+from dsmath_lib.eval.prompting import (ASSISTANT, CODE, CODE_END, COT_SUFFIX, EOS, FEW_SHOT_STOP, OUTPUT,
+                                       OUTPUT_END, USER, chat_prompt, extract_program, grade_attempts,
+                                       select_shots, solve)
+from dsmath_lib.problem import Problem
+
+
+class ScriptedModel:
+    """A fake generate_fn: `respond(prompt, call_index)` gives each continuation; every call is recorded."""
+
+    def __init__(self, respond):
+        self.respond, self.calls = respond, []
+
+    def __call__(self, prompts, stop):
+        self.calls.append((list(prompts), list(stop)))
+        return [self.respond(p, len(self.calls) - 1) for p in prompts]
+
+
+def problem(i, answer="42", kind="numeric", program=None):
+    return Problem(f"t/test/{i}", "t", f"What is question {i}?", f"Step.\nThe answer is {answer}.", answer, kind,
+                   program=program)
+
+
+def test_paper_suffix_and_chat_tokens():
+    assert COT_SUFFIX == "Please reason step by step, and put your final answer within \\boxed{}."
+    assert (USER, ASSISTANT, EOS) == ("<|user|>", "<|assistant|>", "<|eos|>")
+    assert (CODE, CODE_END, OUTPUT, OUTPUT_END) == ("<|code|>", "<|/code|>", "<|output|>", "<|/output|>")
+
+
+def test_chat_tokens_match_the_tokenizer():
+    tokenizer = pytest.importorskip("dsmath_lib.tokenizer")
+    for name in ("USER", "ASSISTANT", "EOS", "CODE", "CODE_END", "OUTPUT", "OUTPUT_END"):
+        assert getattr(prompting, name) == getattr(tokenizer, name), name
+
+
+def test_few_shot_cot():
+    train = [problem(100 + i, str(i)) for i in range(10)]
+    shots = select_shots(train, 2, seed=1)
+    assert shots == select_shots(train, 2, seed=1) and len(set(s.id for s in shots)) == 2
+    model = ScriptedModel(lambda p, _: " 6 * 7 = 42.\nThe answer is 42.")
+    (attempt,) = solve([problem(0)], model, "cot-fewshot", shots=shots)
+    (prompts, stop), = model.calls
+    assert stop == FEW_SHOT_STOP
+    assert prompts[0] == "".join(f"Question: {s.question}\nAnswer: {s.solution}\n\n" for s in shots) + \
+        "Question: What is question 0?\nAnswer:"
+    assert attempt.answer == "42" and attempt.output == " 6 * 7 = 42.\nThe answer is 42."
+    with pytest.raises(ValueError, match="needs shots"):
+        solve([problem(0)], model, "cot-fewshot")
+
+
+def test_zero_shot_chat_cot_has_no_system_prompt_and_reads_the_box():
+    model = ScriptedModel(lambda p, _: "So it is \\boxed{\\frac{1}{2}}." + EOS)  # a stop left in is removed
+    (attempt,) = solve([problem(0, "\\frac{1}{2}", "latex")], model, "cot-chat")
+    assert attempt.prompt == f"{USER}What is question 0?\n{COT_SUFFIX}{ASSISTANT}"
+    assert attempt.prompt.startswith(USER) and model.calls[0][1] == [EOS]
+    assert attempt.answer == "\\frac{1}{2}" and not attempt.output.endswith(EOS)
+
+
+def test_samples_are_grouped_per_problem_and_graded():
+    answers = {"What is question 0?": ["42", "41"], "What is question 1?": ["7", "7"]}
+    model = ScriptedModel(lambda p, _: None)
+    model.respond = lambda p, _: f"\\boxed{{{answers[p.split(USER)[1].split(chr(10))[0]].pop(0)}}}"
+    problems = [problem(0), problem(1, "7")]
+    attempts = solve(problems, model, "cot-chat", samples=2)
+    assert [(a.problem_id, a.sample, a.answer) for a in attempts] == [
+        ("t/test/0", 0, "42"), ("t/test/0", 1, "41"), ("t/test/1", 0, "7"), ("t/test/1", 1, "7")]
+    assert grade_attempts(attempts, problems, progress=False) == [True, False, True, True]
+
+
+def test_program_of_thought_runs_the_program_in_the_sandbox():
+    programs = {0: "```python\nimport math\nprint(math.factorial(5) // 2)\n```", 1: "print(1/0)", 2: "x = 1"}
+    model = ScriptedModel(lambda p, _: programs[int(p.split("question ")[1][0])])
+    attempts = solve([problem(i) for i in range(3)], model, "pot")
+    assert [a.answer for a in attempts] == ["60", None, None]  # printed line; crash; printed nothing
+    assert "Please write a Python program" in attempts[0].prompt
+
+
+def test_few_shot_program_of_thought_needs_programs():
+    shots = [problem(9, "3", program="print(1 + 2)")]
+    model = ScriptedModel(lambda p, _: "print(40 + 2)\n")
+    (attempt,) = solve([problem(0)], model, "pot", shots=shots)
+    assert attempt.prompt.endswith("Question: What is question 0?\nProgram:\n") and "print(1 + 2)" in attempt.prompt
+    assert attempt.answer == "42"
+    with pytest.raises(ValueError, match="shots that have programs"):
+        solve([problem(0)], model, "pot", shots=[problem(8)])
+
+
+def test_extract_program():
+    assert extract_program("Plan.\n```python\nprint(1)\n```\nThen\n```py\nprint(2)\n```") == "print(2)\n"
+    assert extract_program(f"think {CODE}print(3)\n{CODE_END}") == "print(3)\n"
+    assert extract_program("print(4)\n```\ntrailing") == "print(4)\n"
+
+
+def test_tool_integrated_loop_runs_code_and_lets_the_model_continue():
+    def respond(prompt, call):
+        if call == 0:
+            return f"First compute.{CODE}print(2 ** 10)\n"  # the sampler drops the <|/code|> stop
+        assert prompt.endswith(f"{CODE}print(2 ** 10)\n{CODE_END}{OUTPUT}1024{OUTPUT_END}")
+        return " So the answer is \\boxed{1024}."
+
+    model = ScriptedModel(respond)
+    (attempt,) = solve([problem(0, "1024")], model, "tool-chat")
+    assert len(model.calls) == 2 and model.calls[0][1] == [CODE_END, EOS]
+    assert attempt.executions == 1 and attempt.answer == "1024"
+    assert attempt.output == (f"First compute.{CODE}print(2 ** 10)\n{CODE_END}{OUTPUT}1024{OUTPUT_END}"
+                              " So the answer is \\boxed{1024}.")
+
+
+def test_tool_integrated_errors_are_shown_and_executions_are_capped():
+    model = ScriptedModel(lambda p, call: f"try {call}{CODE}print(1/0)")  # never stops writing code
+    (attempt,) = solve([problem(0)], model, "tool-chat", max_executions=4)
+    assert attempt.executions == 4 and len(model.calls) == 5
+    assert attempt.output.count(f"{OUTPUT}ZeroDivisionError: division by zero{OUTPUT_END}") == 4
+    assert attempt.output.endswith(f"try 4{CODE}print(1/0)")  # the fifth block is not run
+
+
+def test_tool_integrated_batches_only_unfinished_problems():
+    def respond(prompt, call):
+        if "question 0" in prompt:
+            return "\\boxed{42}"  # answers at once
+        return f"{CODE}print(6 * 7)" if call == 0 else "\\boxed{42}"
+
+    model = ScriptedModel(respond)
+    attempts = solve([problem(0), problem(1)], model, "tool-chat")
+    assert [len(prompts) for prompts, _ in model.calls] == [2, 1]
+    assert [(a.executions, a.answer) for a in attempts] == [(0, "42"), (1, "42")]
+
+
+def test_unknown_mode():
+    with pytest.raises(ValueError, match="unknown prompting mode 'cot'"):
+        solve([problem(0)], ScriptedModel(lambda p, _: ""), "cot")
+
+
+def test_chat_prompt_suffix():
+    assert chat_prompt("Q", suffix="S") == f"{USER}Q\nS{ASSISTANT}"
