@@ -84,7 +84,17 @@ class TrackingConfig:
 class MiningConfig:
     """The math corpus miner (dsmath_lib.corpus, paper §2.1): crawl size, fastText, selection, annotation."""
 
+    pool_source: Literal["synth", "files", "hub"] = "synth"  # synth: the generated crawl; files/hub: real pages
     crawl_pages: int = 20_000  # pages of the synthetic crawl (paper: a 40B-page deduplicated Common Crawl pool)
+    tutor_reply_share: float = 0.4  # world knob: share of forum math threads with a seed-style tutor reply
+    planted_per_benchmark: int = 20  # test questions per benchmark planted in the crawl (verbatim + paraphrased)
+    pool_files: list[str] = field(default_factory=list)  # pool_source files: WET/WARC/JSONL paths or globs
+    seed_files: list[str] = field(default_factory=list)  # pool_source files: seed pages (OpenWebMath-like JSONL)
+    hub_pool: str = ""  # pool_source hub: dataset name of web pages with a text and url field
+    hub_seed: str = "open-web-math/open-web-math"  # pool_source hub: the seed dataset (paper: OpenWebMath)
+    hub_pages: int = 100_000  # pool_source hub: pages streamed from each hub dataset
+    benchmarks: list[str] = field(default_factory=lambda: ["synth-gsm", "synth-math"])  # decontaminated against
+    annotator: Literal["oracle", "human"] = "oracle"  # oracle reads the true kinds; human: JSONL tasks for people
     dim: int = 64  # fastText embedding size (paper: 256)
     lr: float = 0.1  # fastText learning rate (paper: 0.1)
     word_ngrams: int = 3  # fastText word n-grams (paper: 3)
@@ -108,6 +118,23 @@ class MiningConfig:
 
 
 @dataclass
+class EvalConfig:
+    """Evaluation (dsmath_lib.eval.runner, notebook 07): benchmarks, prompting, sampling budget, grading."""
+
+    benchmarks: list[str] = field(default_factory=lambda: ["synth-gsm", "synth-math"])  # gpu/paper: gsm8k, math500 / math
+    n_problems: int = 0  # first n problems of each benchmark's test set; 0 = all of it
+    n_shots: int = 4  # few-shot CoT examples for base models (paper Table 2: few-shot CoT)
+    n_samples: int = 64  # samples per problem at sampling.temperature for Maj@K / Pass@K (Figure 7: K = 1..64)
+    max_k: int = 64  # largest K on the Maj@K / Pass@K curves (at most n_samples)
+    maj_resamples: int = 256  # random K-subsets per problem for Maj@K when exact enumeration is too costly
+    max_executions: int = 4  # tool-integrated: programs run per problem (DeepSeekMath's harness)
+    sandbox_timeout_s: float = 5.0  # wall-clock limit per model-written program
+    grading_workers: int = 2  # math-verify worker processes
+    grading_timeout_s: float = 5.0  # per symbolic comparison (PAPER.md §7: a process-level timeout)
+    pretrained: str = ""  # a named model to evaluate beside our checkpoints (gpu/paper scale), e.g. a hub name
+
+
+@dataclass
 class Params:
     """Everything one scale needs. `source` and `digest` are filled by `load_params`, not read from YAML."""
 
@@ -119,6 +146,7 @@ class Params:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     mining: MiningConfig = field(default_factory=MiningConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     source: str = field(default="", metadata={"derived": True})
 
     def section_digest(self, *sections: str) -> str:

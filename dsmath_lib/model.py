@@ -18,6 +18,7 @@ checkpoint instead and `size` is ignored.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -139,10 +140,14 @@ def count_parameters(model: torch.nn.Module, include_embeddings: bool = True) ->
     return total
 
 
-def save_model(model, tokenizer: PreTrainedTokenizerBase, path: str | Path) -> Path:
+CARD = "dsmath.json"  # beside the weights: which notebook made the checkpoint, at which stage
+
+
+def save_model(model, tokenizer: PreTrainedTokenizerBase, path: str | Path, card: dict | None = None) -> Path:
     """Write model and tokenizer to `path` atomically: a temporary sibling folder, then a rename.
 
-    An interrupted save leaves either the previous checkpoint or none, never a half-written one.
+    An interrupted save leaves either the previous checkpoint or none, never a half-written one. `card`
+    ({"name", "notebook", "stage": "init"|"base"|"instruct"|"rl", "description"}) goes to dsmath.json.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,11 +156,19 @@ def save_model(model, tokenizer: PreTrainedTokenizerBase, path: str | Path) -> P
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    if card is not None:
+        (tmp / CARD).write_text(json.dumps(card, indent=1) + "\n")
     if path.exists():
         path.rename(old)
     tmp.rename(path)
     shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+def read_card(path: str | Path) -> dict:
+    """The dsmath.json card of a checkpoint folder ({} when it has none)."""
+    card = Path(path) / CARD
+    return json.loads(card.read_text()) if card.is_file() else {}
 
 
 def load_model(path: str | Path, dtype: str = "float32"):

@@ -119,8 +119,9 @@ def execute_notebook(spec: NotebookSpec, params: Params, output: Path, progress:
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(
-            f"{spec.name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
-            f"{err.ename}: {err.evalue}\nexecuted copy kept for reading: {output}"
+            f"{spec.name} failed in cell [{err.exec_count}] (cell {err.cell_index} of the executed copy, "
+            f"which starts `{err.source.strip().splitlines()[0][:80]}`): {err.ename}: {err.evalue}\n"
+            f"executed copy kept for reading: {output}"
         ) from err
 
 

@@ -85,6 +85,13 @@ def test_save_load_round_trip_is_exact(tok, smoke, tmp_path):
         assert torch.equal(smoke(ids).logits, loaded(ids).logits)
     assert loaded_tok("Tom 12")["input_ids"] == tok("Tom 12")["input_ids"]
     assert M.count_parameters(loaded) == M.count_parameters(smoke)
+    assert M.read_card(path) == {}
+
+
+def test_card_saved_beside_weights(tok, smoke, tmp_path):
+    card = {"name": "init", "notebook": "00_world", "stage": "init", "description": "untrained"}
+    path = M.save_model(smoke, tok, tmp_path / "init", card=card)
+    assert M.read_card(path) == card
 
 
 def test_pretrained_path_and_clear_errors(tok, smoke, tmp_path):

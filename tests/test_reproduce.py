@@ -92,7 +92,7 @@ def test_failure_names_cell_and_resumes(study, tmp_path):
     toy_notebook(bad, [], ["02_second"], "raise ValueError('boom in the third notebook')")
     failed = reproduce(study)
     assert failed.returncode == 1
-    assert "03_third failed in cell 3" in failed.stderr and "ValueError: boom" in failed.stderr
+    assert "03_third failed in cell [" in failed.stderr and "starts `raise ValueError" in failed.stderr and "ValueError: boom" in failed.stderr
     executed = study / "results" / "smoke" / "notebooks" / "03_third.ipynb"
     assert "boom" in executed.read_text()  # the executed copy is kept for reading
     toy_notebook(bad, [], ["02_second"], "print('fixed')")

@@ -102,6 +102,8 @@ class MiningResult:
     corpus: list[WebPage]
     scores: dict[str, float]  # the last iteration's scores
     seed_urls: list[str]  # the final seed (initial seed plus annotated pages)
+    collected: list[list[str]] = field(default_factory=list)  # URLs selected in each iteration, in score order
+    iteration_scores: list[dict[str, float]] = field(default_factory=list)  # each iteration's pool scores
 
 
 def mine(pool: Sequence[WebPage], seed: Sequence[WebPage], cfg: MiningConfig, workdir: str | Path,
@@ -120,7 +122,7 @@ def mine(pool: Sequence[WebPage], seed: Sequence[WebPage], cfg: MiningConfig, wo
     seed_texts = {p.url: p.text for p in seed}
     annotated: set[str] = set()
     previous: set[str] = set()
-    records, scores, chosen = [], {}, []
+    records, scores, chosen, history = [], {}, [], []
     for it in range(1, cfg.iterations + 1):
         model = _train(seed_texts, pool, cfg, workdir / f"iter{it}", random.Random(rng_seed * 1000 + it))
         start = time.perf_counter()
@@ -128,6 +130,7 @@ def mine(pool: Sequence[WebPage], seed: Sequence[WebPage], cfg: MiningConfig, wo
                           cfg.workers, **_cluster_args(cfg))
         scores, seconds = read_scores(out), time.perf_counter() - start
         chosen = select_top(scores, tokens, cfg.token_budget)
+        history.append((chosen, scores))
         collected = set(chosen)
         precision, recall = precision_recall(collected, labels, math_kinds)
         domains = discover_domains(collected, by_url, cfg.domain_threshold)
@@ -141,7 +144,8 @@ def mine(pool: Sequence[WebPage], seed: Sequence[WebPage], cfg: MiningConfig, wo
             domains, marked, added, seconds, len(pool) / seconds if seconds else math.nan))
         log.info("mining iteration %d: %s", it, records[-1])
         previous = collected
-    return MiningResult(records, [by_url[u] for u in chosen], scores, list(seed_texts))
+    return MiningResult(records, [by_url[u] for u in chosen], scores, list(seed_texts),
+                        [c for c, _ in history], [s for _, s in history])
 
 
 def _claim_workdir(workdir: Path, pool: Sequence[WebPage], seed: Sequence[WebPage], cfg: MiningConfig) -> None:

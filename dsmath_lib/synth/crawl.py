@@ -215,12 +215,13 @@ def forum_footer(rng: random.Random) -> str:
     return f"upvote {rng.randint(0, 50)} | share | report | reply | login to answer | {rng.randint(1, 9)} users online"
 
 
-def math_forum_page(rng: random.Random, site: str) -> str:
-    """A math thread: a casual question and casual replies; some get a tutor's answer in the seed's style."""
+def math_forum_page(rng: random.Random, site: str, tutor_share: float = 0.4) -> str:
+    """A math thread: a casual question and casual replies; a `tutor_share` of them get a tutor's answer in
+    the seed's style (what a seed-trained classifier can recognise)."""
     q, ans = casual_math(rng)
     lines = forum_header(rng, site, "math") + [f"ok so {q} thanks in advance guys"]
     lines.append(f"reply from {rng.choice(NAMES).lower()}{rng.randint(1, 99)}: {ans}")
-    if rng.random() < 0.4:  # these threads are what the first classifier finds on a forum
+    if rng.random() < tutor_share:  # these threads are what the first classifier finds on a forum
         statement, steps, answer = math_item(rng)
         lines.append(f"reply from tutor: Similar example. {statement} Solution. {' '.join(steps)} "
                      f"Therefore the answer is ${answer}$.")
@@ -323,13 +324,13 @@ def _domains(kind: str, count: int) -> list[str]:
     return [f"{stem}{i}.example" for i in range(count)]
 
 
-def _make_original(kind: str, i: int, rng: random.Random, n_kind: int) -> CrawlPage:
+def _make_original(kind: str, i: int, rng: random.Random, n_kind: int, tutor_share: float = 0.4) -> CrawlPage:
     """The i-th page of a kind: its domain, path and text."""
     n_domains = max(2, round(n_kind / PAGES_PER_DOMAIN))
     if kind in ("math_forum", "forum_other"):
         site = _domains("forum", n_domains)[rng.randrange(n_domains)]
         topic = "math" if kind == "math_forum" else rng.choice(FORUM_TOPICS)
-        text = math_forum_page(rng, site) if kind == "math_forum" else forum_other_page(rng, site, topic)
+        text = math_forum_page(rng, site, tutor_share) if kind == "math_forum" else forum_other_page(rng, site, topic)
         return CrawlPage(f"https://{site}/questions/{topic}/{i}-thread", text, kind)
     site = _domains(kind, n_domains)[rng.randrange(n_domains)]
     makers: dict[str, tuple[str, Callable[[], str]]] = {
@@ -366,12 +367,15 @@ def _mirror_url(page: CrawlPage, j: int) -> str:
 
 
 def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), seed_domain_share: float = 0.5,
-               exact_dup_share: float = 0.04, near_dup_share: float = 0.04) -> Crawl:
+               exact_dup_share: float = 0.04, near_dup_share: float = 0.04, tutor_reply_share: float = 0.4) -> Crawl:
     """Generate a crawl of about `n_pages` pages (+ 2 planted pages per planted text), in a shuffled order.
 
     planted_texts: benchmark texts to plant; each appears once verbatim and once lightly paraphrased.
     seed_domain_share: share of the exposition domains whose lessons form the seed (OpenWebMath-like).
     exact_dup_share / near_dup_share: duplicates added, as shares of n_pages.
+    tutor_reply_share: share of math forum threads that carry a tutor's reply in the seed's textbook style.
+        A knob of the world: it sets how many forum math pages the seed-trained classifier can recognise,
+        hence whether a forum's collected share passes the domain threshold and discovery has work to do.
 
     >>> crawl = make_crawl(300, seed=1)
     >>> crawl.pages == make_crawl(300, seed=1).pages
@@ -382,7 +386,9 @@ def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), s
     counts = {kind: round(share * n_original) for kind, share in KIND_SHARES.items()}
     n_extras = max(2, counts["prose"] // 10)  # about/news pages on math sites, taken from the prose share
     counts["prose"] -= n_extras
-    pages = [_make_original(kind, i, rng, counts[kind]) for kind, n in counts.items() for i in range(n)]
+    if not 0.0 <= tutor_reply_share <= 1.0:
+        raise ValueError(f"make_crawl: tutor_reply_share = {tutor_reply_share} must be within 0..1")
+    pages = [_make_original(kind, i, rng, counts[kind], tutor_reply_share) for kind, n in counts.items() for i in range(n)]
     pages += _math_site_extras(rng, n_extras, counts["exposition"])
     for k, text in enumerate(planted_texts):
         for light in (False, True):
