@@ -154,6 +154,8 @@ def run(scale: str, only: list[str] | None = None, force: bool = False, progress
         seconds = time.perf_counter() - start
         state.record(spec.name, fingerprint, seconds)
         print(f"{label}: done in {seconds:.1f} s", flush=True)
+    resolved = paths.results_dir(scale) / "params.resolved.json"  # defaults filled in: what the run really used
+    resolved.write_text(json.dumps(params.to_dict(), indent=1, sort_keys=True) + "\n")
     report = assemble_report(params, [s.name for s in specs])
     print(f"report: {report}", flush=True)
     return report

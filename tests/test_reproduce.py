@@ -68,6 +68,8 @@ def test_runner_lifecycle(study):
     report = (study / "results" / "smoke" / "REPORT.md").read_text()
     assert "01_first value" in report and "02_second value" in report
     assert (study / "results" / "smoke" / "notebooks" / "02_second.ipynb").exists()
+    resolved = json.loads((study / "results" / "smoke" / "params.resolved.json").read_text())
+    assert resolved["world"]["n_test"] == 64 and "temperature" in resolved["sampling"]
 
     second = reproduce(study)
     assert second.returncode == 0, second.stderr
