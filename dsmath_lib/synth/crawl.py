@@ -11,7 +11,9 @@ It stands in for Common Crawl in §2.1 of the paper (PAPER.md). The kinds:
 - `math_forum`: math threads under /questions/math/ of mixed forums whose other paths are cooking,
   travel, ... threads (`forum_other`). They are written in the forum's casual style, not the seed's, so
   a seed-trained classifier scores most of them low: this is what domain discovery and URL-path
-  annotation recover in later iterations;
+  annotation recover in later iterations. A share `tutor_reply_share` of them (0.4 unless set; params
+  key mining.tutor_reply_share) carries a tutor's reply in the seed's style, which the first classifier
+  does find: that share decides whether a forum's collected share passes the domain threshold;
 - `numeric`: sports scores, price lists, weather: numbers without mathematics;
 - `arxiv`: LaTeX-heavy paper-like pages (theorem/proof environments);
 - `code`: programming pages; `prose`: general text (also the about/news pages of math sites);
@@ -311,6 +313,9 @@ def paraphrase(text: str, rng: random.Random) -> str:
     return rng.choice(("Here is a question:", "Try this one.", "Homework problem:")) + " " + " ".join(words)
 
 
+PLANTED_LINE = 2  # the line of a planted page that holds the benchmark text (decontamination must remove it)
+
+
 def planted_page(rng: random.Random, text: str, light_paraphrase: bool) -> str:
     body = paraphrase(text, rng) if light_paraphrase else text
     return "\n".join(["Homework help, free answers", f"Question {rng.randint(1, 9999)}:", body,
@@ -392,8 +397,9 @@ def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), s
     pages += _math_site_extras(rng, n_extras, counts["exposition"])
     for k, text in enumerate(planted_texts):
         for light in (False, True):
-            pages.append(CrawlPage(f"https://homework{k % 3}.example/q/{2 * k + light}",
-                                   planted_page(rng, text, light), "planted", {"planted": k, "paraphrase": light}))
+            page_text = planted_page(rng, text, light)
+            meta = {"planted": k, "paraphrase": light, "planted_line": page_text.split("\n")[PLANTED_LINE]}
+            pages.append(CrawlPage(f"https://homework{k % 3}.example/q/{2 * k + light}", page_text, "planted", meta))
     originals = list(pages)
     for j in range(round(n_pages * exact_dup_share)):
         src = rng.choice(originals)
