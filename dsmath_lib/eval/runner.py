@@ -17,7 +17,7 @@ attempt becomes a record (question id, benchmark, level, mode, output, extracted
 The model enters as a `generate_fn(prompts, stop) -> list[str]` (prompting.py), so the same loop grades
 a scripted fake in the tests and dsmath_lib.sampling.generate here.
 
-Departures from the paper at small scale: far fewer samples (K up to 16 at tiny scale, not 64), a subset of
+Departures from the paper at small scale: far fewer samples (K up to eval.max_k = 8 at tiny scale, not 64), a subset of
 each test set (params eval.n_problems), few-shot examples drawn from the easiest level of the world's train
 split (so that they fit the small context), and generation budgets of 64-256 new tokens rather than 1024.
 """
