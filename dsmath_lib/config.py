@@ -41,6 +41,8 @@ class WorldConfig:
     max_operand: int = 99  # largest starting number / addend at the top level; lower levels use a share of it
     math_levels: int = 5  # MATH-like problems come in levels 1..math_levels (at most 5, like MATH's 1-5)
     ngram: int = 10  # train questions sharing an n-gram with a test question are rejected (paper §2.1: 10)
+    code_tasks: int = 200  # synth-code test tasks (HumanEval / MBPP analogue: functions with unit tests)
+    code_files: int = 3000  # Python files of the code corpus (GitHub analogue), none a test task
 
 
 @dataclass
@@ -135,6 +137,80 @@ class EvalConfig:
 
 
 @dataclass
+class PretrainConfig:
+    """Pretraining on token mixtures (dsmath_lib.train; notebooks 02 and 03: paper Tables 1 and 6-8).
+
+    The model is `model` (its size derives width, depth and peak LR); the paper runs these ablations at 1.3B.
+    """
+
+    math_tokens: int = 150_000_000_000  # tokens of the math stage of every run (paper Tables 1, 6-8: 150B)
+    first_stage_tokens: int = 400_000_000_000  # general or code stage before math, and the code share of the mix (paper: 400B)
+    batch_size: int = 512  # sequences of model.context_length per optimiser step (paper 1.3B runs: not given)
+    micro_batch_size: int = 8  # sequences per forward/backward on one process; the rest is gradient accumulation
+    lr: float = 0.0  # peak learning rate; 0 = the model size's derived LR (dsmath_lib.model.ModelSize.lr)
+    warmup_steps: int = 2000  # linear warm-up to the peak (paper: 2,000 steps)
+    decay_at: list[float] = field(default_factory=lambda: [0.8, 0.9])  # multi-step decay points, as shares of training (paper)
+    decay_to: list[float] = field(default_factory=lambda: [0.316, 0.1])  # LR as shares of peak after each point (paper)
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.95])  # AdamW beta1, beta2 (paper)
+    weight_decay: float = 0.1  # AdamW weight decay (paper)
+    grad_clip: float = 1.0  # gradient-norm clipping (paper: not given; the usual 1.0)
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # accelerate's setting; CPUs train in float32
+    accelerate_config: str = ""  # gpu/paper: an accelerate config file (DDP, FSDP, DeepSpeed) for `accelerate launch`
+    checkpoint_every: int = 200  # optimiser steps between resumable checkpoints
+    eval_points: int = 5  # learning-curve evaluations per run, evenly spaced in tokens (Figure 3)
+    curve_problems: int = 100  # problems per benchmark at each learning-curve point
+    eval_problems: int = 0  # problems per benchmark for the final tables; 0 = the whole test set
+    code_problems: int = 0  # code-benchmark tasks for Tables 6-7 (HumanEval/MBPP analogue); 0 = all
+    seeds: list[int] = field(default_factory=lambda: [0])  # seeds of the key comparisons (final vs seed-only corpus,
+    # code-then-math vs math-only); other runs use the first
+
+
+@dataclass
+class SFTConfig:
+    """Supervised fine-tuning (dsmath_lib.train, notebook 04: paper §3)."""
+
+    source: str = "world"  # "world": the embedded world's train problems; else a local JSONL path or a hub dataset name
+    formats: list[str] = field(default_factory=lambda: ["cot", "pot", "tool"])  # chain-of-thought, program-of-thought,
+    # tool-integrated (paper §3: all three)
+    n_examples: int = 0  # examples used; 0 = all (paper: 776K)
+    steps: int = 500  # optimiser steps (paper: 500)
+    batch_size: int = 256  # packed sequences of model.context_length per step (paper: 256 of 4K)
+    micro_batch_size: int = 8  # sequences per forward/backward on one process
+    lr: float = 5e-5  # constant learning rate (paper: 5e-5 at 7B)
+    warmup_steps: int = 0  # the paper's SFT LR is constant
+    weight_decay: float = 0.1  # AdamW as in pretraining (paper: not given for SFT)
+    grad_clip: float = 1.0
+    eval_problems: int = 0  # problems per benchmark for 04's table; 0 = the whole test set
+
+
+@dataclass
+class GRPOConfig:
+    """Group Relative Policy Optimisation (dsmath_lib.rl, notebook 05: paper §4, PAPER.md §5)."""
+
+    loss_type: Literal["grpo", "dr_grpo", "dapo"] = "grpo"  # grpo: the paper; dr_grpo: no std scaling and no 1/|o|;
+    # dapo: asymmetric clip, token-level loss, dynamic sampling
+    steps: int = 0  # policy-update batches (exploration stages); 0 = one pass over the RL questions
+    questions_per_step: int = 16  # questions per batch (paper: batch 1024 outputs = 16 questions x G = 64)
+    group_size: int = 64  # G, outputs sampled per question from the old policy (paper: 64)
+    lr: float = 1e-6  # policy learning rate (paper: 1e-6), constant
+    beta: float = 0.04  # beta, weight of the k3 KL to the reference model in the loss (paper: 0.04)
+    clip_eps: float = 0.2  # epsilon of the clipped ratio (paper: not given; PPO's and trl's 0.2)
+    clip_eps_high: float = 0.28  # DAPO only: the upper clip 1 + eps_high (DAPO paper: 0.28)
+    updates_per_step: int = 1  # mu, policy updates per exploration stage (paper: 1)
+    micro_batch_size: int = 16  # sequences per forward/backward in the update
+    max_new_tokens: int = 1024  # longest sampled output (paper: 1024)
+    temperature: float = 1.0  # rollout sampling temperature
+    grad_clip: float = 1.0
+    eval_every: int = 10  # steps between held-out accuracy evaluations (training curves)
+    eval_problems: int = 0  # held-out problems per benchmark at each curve point and for Table 5; 0 = all
+    rollout_engine: Literal["sampler", "vllm"] = "sampler"  # sampler: our batched KV-cache sampler; vllm: gpu/paper
+    # added by the rl helper:
+    rollout_batch_size: int = 64  # sampler rows per batch (KV-cache memory); not a paper quantity
+    dapo_max_rounds: int = 3  # DAPO only: rollout rounds per step to fill the batch with mixed-reward groups
+    # (DAPO's max_num_gen_batches); a step trains on what it has after this many
+
+
+@dataclass
 class Params:
     """Everything one scale needs. `source` and `digest` are filled by `load_params`, not read from YAML."""
 
@@ -147,6 +223,9 @@ class Params:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     mining: MiningConfig = field(default_factory=MiningConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    grpo: GRPOConfig = field(default_factory=GRPOConfig)
     source: str = field(default="", metadata={"derived": True})
 
     def section_digest(self, *sections: str) -> str:

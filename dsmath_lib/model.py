@@ -165,6 +165,20 @@ def save_model(model, tokenizer: PreTrainedTokenizerBase, path: str | Path, card
     return path
 
 
+def copy_checkpoint(source: str | Path, target: str | Path, card: dict) -> Path:
+    """Publish a trained checkpoint under a stable name (e.g. checkpoints/base): weights and tokenizer copied,
+    training leftovers (resume state, curve points, cached evaluations) left behind, the card updated with
+    `card`; written to a temporary sibling and renamed, so the target is never half-written."""
+    source, target = Path(source), Path(target)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("curve", "resume", "evals", "spec.json", "*.tmp*"))
+    (tmp / CARD).write_text(json.dumps(read_card(source) | card | {"source": str(source)}, indent=1) + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
 def read_card(path: str | Path) -> dict:
     """The dsmath.json card of a checkpoint folder ({} when it has none)."""
     card = Path(path) / CARD

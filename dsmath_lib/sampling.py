@@ -35,8 +35,10 @@ class Completion:
 
     token_ids are the sampled tokens, up to and including the <|eos|> or the token that completed a
     stop string; text is their decoding with the eos and the stop string (and anything after it)
-    removed. logprobs[t] = log pi(token_ids[t] | prefix) under the sampling temperature, before top-p
-    (temperature 0 reports the model's own distribution); None unless asked for.
+    removed. logprobs[t] = log pi(token_ids[t] | prefix) under the sampling temperature, before top-p, with
+    <|pad|> and <|bos|> excluded (temperature 0 reports the model's own distribution, renormalised the same
+    way); None unless asked for. These are the sampler's numbers, not the policy's: RL recomputes
+    log-probabilities at temperature 1 (dsmath_lib.rl.rollout.token_logprobs).
     """
 
     text: str
@@ -115,6 +117,13 @@ def _eos_ids(model, tokenizer) -> set[int]:
     return {i for i in ids if i is not None}
 
 
+def never_sampled(tokenizer, eos_ids: set[int]) -> list[int]:
+    """Token ids the sampler must never emit: padding and <|bos|> are not content (an untrained model would
+    otherwise sample <|pad|>, which the RL loss would then train on). An eos that doubles as pad stays allowed."""
+    ids = {tokenizer.pad_token_id, tokenizer.bos_token_id} - set(eos_ids) - {None}
+    return sorted(ids)
+
+
 def _decode_batch(model, tokenizer, rows, *, max_new_tokens, temperature, top_p, stop, eos_ids, generator):
     """Sample continuations for one batch of prompt token lists; returns [(ids, logprobs, reason)]."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -129,8 +138,10 @@ def _decode_batch(model, tokenizer, rows, *, max_new_tokens, temperature, top_p,
     n_live = [0] * n  # tokens each row generated before it finished
     stop_window = max((len(s.encode()) for s in stop), default=0) + 4  # tokens that can hold a stop string
     eos = torch.tensor(sorted(eos_ids), dtype=torch.long)
+    never = torch.tensor(never_sampled(tokenizer, eos_ids), dtype=torch.long)
     for step in range(max_new_tokens):
-        tokens, logps = pick_next(out.logits[:, -1, :], temperature, top_p, generator)
+        logits = out.logits[:, -1, :].index_fill(-1, never, float("-inf"))  # (B, V), pad/bos impossible
+        tokens, logps = pick_next(logits, temperature, top_p, generator)
         done = torch.tensor([r != "" for r in reason])
         tokens = tokens.masked_fill(done, pad_id)  # finished rows stop growing: padding, dropped at the end
         new_tokens.append(tokens)
@@ -185,7 +196,8 @@ def generate(
     Order: result[i * num_samples + j] is sample j of prompts[i] (reshape to (len(prompts),
     num_samples) for GRPO groups or Maj@K votes). Prompts are tokenized with the tokenizer's own
     special tokens (our BPE prepends <|bos|>). A row stops at an eos token, when its text contains
-    a stop string, or after max_new_tokens; the batch ends when every row has stopped.
+    a stop string, or after max_new_tokens; the batch ends when every row has stopped. <|pad|> and
+    <|bos|> are never sampled (see never_sampled).
     """
     if not prompts or num_samples < 1:
         return []

@@ -71,8 +71,13 @@ def test_mined_wet_file_end_to_end(tmp_path):
     clean, report = decontaminate(result.corpus, index)
     assert {p.url for p in result.corpus if labels[p.url] == "planted"} <= set(report.removed_urls)
     assert all("crayons to her brother" not in p.text for p in clean)
-    _, pool_report = decontaminate(pool, index)  # the whole pool: every planted page (copy or paraphrase) found
-    assert set(pool_report.removed_urls) == {p.url for p in pool if labels[p.url] == "planted"} != set()
+    # the whole pool: every planted page and exact copy found (a near duplicate's changed words may leave
+    # its paraphrase without a 10-gram), and nothing else
+    _, pool_report = decontaminate(pool, index)
+    in_pool = {p.url for p in pool}
+    not_near = {p.url for p in crawl.pages if p.kind == "planted" and "near_duplicate_of" not in p.meta} & in_pool
+    assert not_near <= set(pool_report.removed_urls) <= {u for u in in_pool if labels[u] == "planted"}
+    assert not_near
 
 
 def test_workdir_of_other_inputs_is_refused(tmp_path):

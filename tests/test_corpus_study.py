@@ -55,6 +55,22 @@ def test_inputs_plant_test_questions_and_index_them(run):
     assert len(inputs.benchmark_texts) == 2 * 2 * params.world.n_test  # question + solution each
 
 
+def test_inputs_give_the_crawl_every_test_question_and_the_world(monkeypatch):
+    import dsmath_lib.synth.crawl as crawl
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return make_crawl(*args, **kwargs)
+    monkeypatch.setattr(crawl, "make_crawl", spy)
+    params = _params()
+    load_inputs(params)
+    questions = [p.question for probs in load_benchmarks(params).values() for p in probs]
+    assert seen["test_questions"] == questions and len(questions) == 2 * params.world.n_test
+    assert seen["world"] == params.world
+
+
 def test_every_exact_planted_copy_is_removed(run):
     params, inputs, pool, result, _ = run
     corpora = build_corpora(inputs, pool, result)

@@ -1,9 +1,17 @@
-"""The synthetic crawl: deterministic, every kind present, forum math only under its path, planted texts."""
+"""The synthetic crawl: deterministic, every kind present, forum math only under its path, planted texts, and
+math pages working the world's own problems, none of them a test problem."""
 
 import random
+from collections import Counter
 
+import pytest
+
+from dsmath_lib.config import WorldConfig
 from dsmath_lib.corpus.annotation import url_path
-from dsmath_lib.synth.crawl import KINDS, MATH_KINDS, casual_math, make_crawl, math_item, paraphrase
+from dsmath_lib.synth import FAMILIES, SCENARIOS, benchmark
+from dsmath_lib.synth.crawl import (KINDS, MATH_KINDS, casual_math, exposition_page, make_crawl, math_item, paraphrase,
+                                    world_problem)
+from dsmath_lib.synth.overlap import OverlapIndex
 
 PLANTED = ["Mia buys 7 packs of 12 crayons and gives 15 crayons to her brother. How many crayons does Mia keep?",
            "Find the remainder when 2 to the power 10 is divided by 7."]
@@ -34,9 +42,63 @@ def test_forum_math_lives_only_under_questions_math_of_mixed_forums():
 
 def test_forum_style_differs_from_seed_style():
     rng = random.Random(0)
-    q, a = casual_math(rng)
-    statement, steps, _ = math_item(rng)
-    assert "$" not in q + a and "$" in statement + " ".join(steps)
+    for _ in range(50):
+        q, a = casual_math(rng)
+        assert "$" not in q + a and q == q.lower() and " = " not in a
+    page = exposition_page(rng, "fractions")
+    assert "Example 1. " in page and "Therefore the answer is $" in page and "Solution" in page
+
+
+def test_world_problems_cover_both_benchmarks_every_family_easy_levels_first():
+    rng = random.Random(0)
+    problems = [world_problem(rng) for _ in range(3000)]
+    assert {p.subject for p in problems} == set(SCENARIOS) | set(FAMILIES)
+    assert 0.4 < sum(p.benchmark == "synth-gsm" for p in problems) / len(problems) < 0.6
+    levels = Counter(p.level for p in problems)
+    assert levels[1] > levels[2] > levels[3] > levels[4] > levels[5] > 0  # weights 4:3:2:1:0.5
+    assert sum(levels[k] for k in (1, 2, 3)) / len(problems) > 0.8
+    small = WorldConfig(gsm_max_steps=2, math_levels=2)
+    assert {world_problem(rng, family, small).level for family in ("farm", "counting") for _ in range(50)} == {1, 2}
+    with pytest.raises(ValueError, match="geometry"):
+        world_problem(rng, "geometry")
+
+
+def test_math_item_is_the_problem_without_its_answer_line():
+    statement, steps, answer = math_item(random.Random(4), "algebra")
+    p = world_problem(random.Random(4), "algebra")
+    assert (statement, answer) == (p.question, p.answer) and steps == p.solution.split("\n")[:-1]
+    assert all("The answer is" not in step for step in steps)
+
+
+def test_exposition_page_lays_out_examples_easiest_first_one_step_per_line():
+    drawn = [world_problem(random.Random(k), "shopping") for k in range(4)]
+    queue = iter(drawn)
+    page = exposition_page(random.Random(0), "money", lambda rng: next(queue)).split("\n")
+    used = sorted(drawn[:sum(line.startswith("Example") for line in page)], key=lambda p: p.level)
+    for i, p in enumerate(used, start=1):
+        at = page.index(f"Example {i}. {p.question}")
+        steps = p.solution.split("\n")[:-1]
+        assert page[at + 2: at + 2 + len(steps)] == steps
+        assert page[at + 2 + len(steps)] == f"Therefore the answer is ${p.answer}$."
+
+
+def test_casual_math_speaks_the_problem_equations():
+    p = world_problem(random.Random(2), "collection")
+    q, a = casual_math(random.Random(0), p)
+    assert q.startswith(p.question.lower().replace("$", "").rstrip("?")) and a.endswith(f"so its {p.answer}")
+    assert a.count(" is ") >= len(p.solution.split("\n")) - 1
+
+
+def test_worked_examples_never_overlap_a_test_question():
+    cfg = WorldConfig(n_test=300)
+    test = benchmark(cfg, "synth-gsm") + benchmark(cfg, "synth-math")
+    crawl = make_crawl(1500, seed=0, test_questions=[p.question for p in test], world=cfg)
+    index = OverlapIndex(test, cfg.ngram)
+    math_lines = [line for p in crawl.pages if p.kind in ("exposition", "math_forum") for line in p.text.split("\n")
+                  if line.startswith(("Example", "ok so"))]
+    assert len(math_lines) > 500 and all(index.find(line) is None for line in math_lines)
+    assert 0 < crawl.stats["examples rejected"] < 0.1 * crawl.stats["examples drawn"]
+    assert make_crawl(300, seed=1).stats["examples rejected"] == 0
 
 
 def test_seed_is_exposition_from_some_domains_only():

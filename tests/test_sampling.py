@@ -37,12 +37,17 @@ def model(tok):
     return model.eval()
 
 
+def allowed(logits, tok):
+    """The model's logits with <|pad|> and <|bos|> ruled out, as the sampler rules them out."""
+    return logits.index_fill(-1, torch.tensor([tok.pad_token_id, tok.bos_token_id]), float("-inf"))
+
+
 def reference_greedy(model, tok, prompt, n):
     """One prompt, no padding, no cache: the full sequence re-run every step. Returns (ids, logprobs)."""
     ids, new, logps = tok(prompt)["input_ids"], [], []
     with torch.no_grad():
         for _ in range(n):
-            logits = model(torch.tensor([ids + new])).logits[0, -1].float()
+            logits = allowed(model(torch.tensor([ids + new])).logits[0, -1].float(), tok)
             new.append(int(logits.argmax()))
             logps.append(float(torch.log_softmax(logits, -1)[new[-1]]))
     return new, torch.tensor(logps)
@@ -97,13 +102,34 @@ def test_sampled_logprobs_match_the_tempered_model(model, tok):
     out = S.generate(model, tok, PROMPTS[1:2], max_new_tokens=8, temperature=0.7, seed=4, return_logprobs=True)[0]
     ids = tok(PROMPTS[1])["input_ids"] + out.token_ids
     with torch.no_grad():
-        logits = model(torch.tensor([ids])).logits[0].float() / 0.7
+        logits = allowed(model(torch.tensor([ids])).logits[0].float(), tok) / 0.7
     n = len(out.token_ids)
     expected = torch.log_softmax(logits[-n - 1 : -1], -1).gather(-1, torch.tensor(out.token_ids)[:, None])[:, 0]
     assert torch.allclose(out.logprobs, expected, atol=1e-4)
     weight = torch.ones(1, requires_grad=True)
     (out.logprobs * weight).sum().backward()  # usable in an autograd loss (not an inference tensor)
     assert weight.grad is not None
+
+
+def test_pad_and_bos_are_never_sampled(model, tok):
+    banned = [tok.pad_token_id, tok.bos_token_id]
+    assert S.never_sampled(tok, {tok.eos_token_id}) == sorted(banned)
+    assert tok.pad_token_id not in S.never_sampled(tok, {tok.pad_token_id})  # an eos that is also pad stays
+
+    def favour_banned(module, args, out):  # a model that would almost always pick pad or bos
+        out.logits[..., banned] += 50.0
+        return out
+
+    hook = model.register_forward_hook(favour_banned)
+    try:
+        outs = (S.generate(model, tok, PROMPTS, max_new_tokens=6, return_logprobs=True)
+                + S.generate(model, tok, PROMPTS, max_new_tokens=6, temperature=1.0, num_samples=4, seed=0,
+                             return_logprobs=True))
+    finally:
+        hook.remove()
+    assert all(o.n_tokens == 6 for o in outs)
+    assert not {t for o in outs for t in o.token_ids} & set(banned)
+    assert all(torch.isfinite(o.logprobs).all() for o in outs)
 
 
 def _clean_substring(text, start):

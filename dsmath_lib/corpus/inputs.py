@@ -11,7 +11,9 @@ the corpora (JSONL with token counts) out.
 
 Sources (`mining.pool_source`):
 - "synth" (smoke, tiny): the generated crawl (dsmath_lib.synth.crawl) with `planted_per_benchmark` test
-  questions of each benchmark planted verbatim and lightly paraphrased; true kinds are known.
+  questions of each benchmark planted verbatim and lightly paraphrased; true kinds are known. Its math
+  pages work problems of the world's own families (`params.world`'s knobs), none overlapping a test
+  question of `mining.benchmarks`: only the planted pages carry test questions.
 - "files" (gpu): WET / WARC / JSONL files by path or glob (`pool_files`, `seed_files`), read with
   dsmath_lib.webdata; no true kinds, so precision/recall are NaN and annotation is by people.
 - "hub" (gpu): `hub_pages` pages streamed from `hub_pool` and `hub_seed` (the paper's seed: OpenWebMath).
@@ -125,7 +127,9 @@ def load_inputs(params: Params) -> MiningInputs:
         from dsmath_lib.synth.crawl import MATH_KINDS, make_crawl
 
         crawl = make_crawl(cfg.crawl_pages, seed=params.world.seed, tutor_reply_share=cfg.tutor_reply_share,
-                           planted_texts=planted_questions(problems, cfg.planted_per_benchmark))
+                           planted_texts=planted_questions(problems, cfg.planted_per_benchmark),
+                           test_questions=[p.question for probs in problems.values() for p in probs],
+                           world=params.world)
         planted = planted_pages(crawl.pages)
         return MiningInputs(crawl.web_pages(), crawl.seed_pages(), benchmark_texts(problems), crawl.labels(),
                             planted, MATH_KINDS)

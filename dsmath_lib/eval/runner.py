@@ -38,8 +38,10 @@ from tqdm.auto import tqdm
 from dsmath_lib.config import EvalConfig, ModelConfig, Params
 from dsmath_lib.data import SYNTH_BENCHMARKS, load_benchmark, read_jsonl
 from dsmath_lib.eval.grading import grade_many, is_equiv
-from dsmath_lib.eval.metrics import answer_classes, bootstrap_ci, maj_at_k_curve, pass_at_k_curve
+from dsmath_lib.eval.metrics import (answer_classes, bootstrap_ci, maj_at_k_curve, maj_at_k_problem,
+                                     pass_at_k_curve)
 from dsmath_lib.eval.prompting import Attempt, GenerateFn, select_shots, solve
+from dsmath_lib.paper_numbers import TABLE5
 from dsmath_lib.problem import Problem
 
 STAGE_MODES = {  # prompting modes per training stage (paper Table 2 for base models, Table 5 for the rest)
@@ -50,13 +52,7 @@ STAGE_MODES = {  # prompting modes per training stage (paper Table 2 for base mo
 }
 SETTING = {"cot-fewshot": "few-shot CoT", "cot-chat": "CoT", "pot": "PoT", "tool-chat": "tool-integrated"}
 PAPER_COLUMN = {"synth-gsm": "GSM8K", "gsm8k": "GSM8K", "synth-math": "MATH", "math": "MATH", "math500": "MATH"}
-PAPER_TABLE5 = [  # PAPER.md §6 (Table 5, top-1, %) and Table 2 for the base model's few-shot CoT
-    ("few-shot CoT", "DeepSeekMath-Base 7B", 64.2, 36.2),
-    ("CoT", "DeepSeekMath-Instruct 7B", 82.9, 46.8),
-    ("CoT", "DeepSeekMath-RL 7B", 88.2, 51.7),
-    ("tool-integrated", "DeepSeekMath-Instruct 7B", 83.7, 57.4),
-    ("tool-integrated", "DeepSeekMath-RL 7B", 86.7, 58.8),
-]
+PAPER_TABLE5 = TABLE5  # PAPER.md §6 (Table 5) and Table 2's base row
 
 
 @dataclass(frozen=True)
@@ -87,6 +83,7 @@ class EvalRun:
     ks: list[int] = field(default_factory=list)
     maj: list[float] = field(default_factory=list)  # Maj@K, aligned with ks
     pass_: list[float] = field(default_factory=list)  # Pass@K, aligned with ks
+    maj_top: list[float] = field(default_factory=list)  # per problem: Maj@K at the largest K (mean = maj[-1])
 
     def greedy_correct(self) -> list[bool]:
         return [r["correct"] for r in self.records if r["decoding"] == "greedy"]
@@ -214,7 +211,7 @@ def attempt_records(attempts: Sequence[Attempt], correct: Sequence[bool], proble
             for a, ok in zip(attempts, correct)]
 
 
-def _solve_and_grade(problems, generate_fn, mode, cfg, shots, samples, progress):
+def solve_and_grade(problems, generate_fn, mode, cfg, shots, samples, progress):
     """solve() then grade_many() with the eval params' sandbox and grading limits; (attempts, correct)."""
     attempts = solve(problems, generate_fn, mode, shots=shots, samples=samples, max_executions=cfg.max_executions,
                      timeout_s=cfg.sandbox_timeout_s, workers=cfg.grading_workers)
@@ -230,13 +227,13 @@ def evaluate(problems: Sequence[Problem], mode: str, greedy_fn: GenerateFn, samp
     """Greedy top-1 on every problem, then cfg.n_samples samples each (skipped when sample_fn is None or
     n_samples is 0), graded; Maj@K and Pass@K over k_values(n_samples, max_k)."""
     problems = list(problems)
-    attempts, correct = _solve_and_grade(problems, greedy_fn, mode, cfg, shots, 1, progress)
+    attempts, correct = solve_and_grade(problems, greedy_fn, mode, cfg, shots, 1, progress)
     run = EvalRun(checkpoint, problems[0].benchmark if problems else "", mode,
                   attempt_records(attempts, correct, problems, checkpoint, mode, "greedy"))
     n = cfg.n_samples
     if sample_fn is None or n == 0 or not problems:
         return run
-    attempts, correct = _solve_and_grade(problems, sample_fn, mode, cfg, shots, n, progress)
+    attempts, correct = solve_and_grade(problems, sample_fn, mode, cfg, shots, n, progress)
     run.records += attempt_records(attempts, correct, problems, checkpoint, mode, "sample")
     run.ks = k_values(n, cfg.max_k)
     run.pass_ = pass_at_k_curve(np.reshape(correct, (len(problems), n)), run.ks).tolist()  # (P, n) -> (K,)
@@ -244,6 +241,8 @@ def evaluate(problems: Sequence[Problem], mode: str, greedy_fn: GenerateFn, samp
     classes = [answer_classes([a.answer for a in attempts[i * n:(i + 1) * n]], p.answer, equiv=equiv)
                for i, p in enumerate(problems)]
     run.maj = maj_at_k_curve(classes, run.ks, resamples=cfg.maj_resamples, seed=seed).tolist()
+    run.maj_top = [float(maj_at_k_problem(c, run.ks[-1:], cfg.maj_resamples, [seed, i])[0])
+                   for i, c in enumerate(classes)]  # the same draws as maj_at_k_curve: bootstrap-ready
     return run
 
 

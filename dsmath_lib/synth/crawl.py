@@ -1,19 +1,24 @@
 """The synthetic web crawl: domains, URL paths and pages of several kinds, each with its true kind.
 
     from dsmath_lib.synth.crawl import make_crawl, MATH_KINDS
-    crawl = make_crawl(n_pages=2_000, seed=0, planted_texts=[p.question for p in test_problems])
+    crawl = make_crawl(n_pages=2_000, seed=0, planted_texts=[p.question for p in test_problems[:20]],
+                       test_questions=[p.question for p in test_problems])
     crawl.web_pages()      # what the miner sees: WebPage(url, text, metadata) with no label
     crawl.labels()         # {url: kind}: hidden from the miner, read by metrics and the annotation oracle
     crawl.seed_pages()     # the OpenWebMath-like seed: clean exposition from the seed domains
 
 It stands in for Common Crawl in §2.1 of the paper (PAPER.md). The kinds:
-- `exposition`: clean math lessons with worked examples, LaTeX inline (the seed is drawn from these);
+- `exposition`: clean math lessons, each on one family of the world's problems, with 2-4 worked examples
+  (easiest first) laid out as a textbook: "Example i. <question>", the solution one step per line as
+  the benchmarks write it, "Therefore the answer is $<answer>$." (the seed is drawn from these);
 - `math_forum`: math threads under /questions/math/ of mixed forums whose other paths are cooking,
-  travel, ... threads (`forum_other`). They are written in the forum's casual style, not the seed's, so
-  a seed-trained classifier scores most of them low: this is what domain discovery and URL-path
-  annotation recover in later iterations. A share `tutor_reply_share` of them (0.4 unless set; params
-  key mining.tutor_reply_share) carries a tutor's reply in the seed's style, which the first classifier
-  does find: that share decides whether a forum's collected share passes the domain threshold;
+  travel, ... threads (`forum_other`). A user asks a synth-gsm word problem in lower case without LaTeX
+  and another answers with its equations in words ("50 plus 56 is 106, then ..."): the forum's casual
+  style, not the seed's, so a seed-trained classifier scores most of them low: this is what domain
+  discovery and URL-path annotation recover in later iterations. A share `tutor_reply_share` of them
+  (0.4 unless set; params key mining.tutor_reply_share) carries a tutor's reply with two worked examples
+  of any family in the seed's layout, which the first classifier does find: that share decides whether a
+  forum's collected share passes the domain threshold;
 - `numeric`: sports scores, price lists, weather: numbers without mathematics;
 - `arxiv`: LaTeX-heavy paper-like pages (theorem/proof environments);
 - `code`: programming pages; `prose`: general text (also the about/news pages of math sites);
@@ -22,20 +27,40 @@ It stands in for Common Crawl in §2.1 of the paper (PAPER.md). The kinds:
 Exact duplicates (same text, new URL, sometimes the same URL again) and near-duplicates (a few words
 changed) of random pages are added on top, keeping the original's kind.
 
-Departures from the paper's world: math content comes from a handful of templates of its own (linear
-equations, fractions, percentages, areas, gcd, multi-step word problems), so the classifier's task is
-far easier than on real pages; arXiv-like pages count as not math here (the paper's target is web math
-and it studies arXiv separately, Table 8). Everything is drawn from one `random.Random(seed)`: the same
-arguments give the same crawl, byte for byte.
+Math content: every worked example and forum question is a problem of the world's own families
+(synth-gsm's six word-problem scenarios, synth-math's algebra, fractions, number theory and counting;
+dsmath_lib.synth.arithmetic and mathlike), half from each benchmark, at levels weighted 4:3:2:1:0.5 for
+levels 1-5 (LEVEL_WEIGHTS), so math pages teach the kinds of problems the benchmarks test, as
+OpenWebMath-like pages hold GSM8K- and MATH-like problems. None is a test problem: given the benchmarks'
+`test_questions`, a candidate whose question overlaps one (overlap.py: exact match, a shared 10-gram of
+words, or a whole short test question inside it; the rule the world's train split obeys) is redrawn,
+and Crawl.stats counts draws and rejections (tiny scale, 20,000 pages, 1,000 test questions: 368 of
+10,259 draws, 3.6%). Only the planted pages carry test questions.
+What decontamination still removes from clean math pages (notebook 01's "clean segments removed by
+mistake"; tiny scale, about 1,500 lines on 600 of the pool's 4,400 math pages): solution lines that
+compute what a test solution computes ("6! = ... = 720": solutions are not checked, and the paper's rule
+matches benchmark answers too), and a few questions whose LaTeX, split into letters and digits by
+decontamination, shares a 10-gram that overlap.py's whole-formula words do not.
+
+Departures from the paper's world: the math comes from the world's templated families, so the
+classifier's task is far easier than on real pages, and a page's math is exactly the benchmarks' kind;
+arXiv-like pages count as not math here (the paper's target is web math and it studies arXiv
+separately, Table 8). Everything is drawn from one `random.Random(seed)`: the same arguments give the
+same crawl, byte for byte.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
+from dsmath_lib.config import WorldConfig
+from dsmath_lib.problem import Problem
+from dsmath_lib.synth import arithmetic, mathlike
+from dsmath_lib.synth.overlap import OverlapIndex
 from dsmath_lib.webdata import WebPage
 
 KINDS = ("exposition", "math_forum", "forum_other", "numeric", "arxiv", "code", "prose", "planted")
@@ -55,7 +80,6 @@ PAGES_PER_DOMAIN = 120  # a site holds this many pages on average; small crawls 
 FORUM_TOPICS = ("cooking", "travel", "gardening", "cars")
 
 NAMES = ("Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena")
-THINGS = ("apples", "marbles", "books", "pencils", "stickers", "cookies", "coins", "cards", "shells")
 FILLER = (
     "the", "a", "of", "and", "to", "in", "is", "was", "for", "on", "with", "as", "it", "at", "by", "this",
     "that", "from", "we", "they", "about", "after", "before", "more", "some", "very", "just", "also",
@@ -95,6 +119,7 @@ class Crawl:
     pages: list[CrawlPage]
     seed_urls: list[str]
     seed: int
+    stats: dict[str, int] = field(default_factory=dict)  # worked examples drawn, and rejected for test overlap
 
     def web_pages(self) -> list[WebPage]:
         """The pages as a reader would give them: url and text, no label."""
@@ -122,70 +147,130 @@ class Crawl:
 
 
 # ---------------------------------------------------------------------------------------- math content
-def math_item(rng: random.Random) -> tuple[str, list[str], str]:
-    """One worked problem: (statement with LaTeX, solution steps, answer), from a random template.
+# Worked examples are problems of the world's own families: synth-gsm's word problems and synth-math's
+# algebra, fractions, number theory and counting. Levels lean to the easy end, as lessons and tutors do.
+LEVEL_WEIGHTS = (4, 3, 2, 1, 0.5)  # levels 1..5 (higher ones take the last weight); only the world's levels are drawn
+# family -> (URL path under lessons/, lesson title): four lesson paths per site, the synth-gsm families
+# sharing the arithmetic one (the number of paths sets how much annotation budget the sites take)
+LESSONS = {
+    **{family: ("arithmetic", f"{family} word problems") for family in arithmetic.SCENARIOS},
+    "algebra": ("algebra", "equations and expressions"),
+    "fractions": ("fractions", "fractions"),
+    "number_theory": ("number-theory", "remainders and divisors"),
+    "counting": ("number-theory", "counting"),
+}
+MAX_REDRAWS = 1000  # candidates per worked example before a test set is declared to cover the families
 
-    >>> statement, steps, answer = math_item(random.Random(1))
-    >>> isinstance(statement, str) and len(steps) >= 2 and answer != ""
+
+def world_family(rng: random.Random) -> str:
+    """A family name: synth-gsm or synth-math with equal odds, then one of its families.
+
+    >>> world_family(random.Random(0)) in LESSONS
     True
     """
-    kind = rng.randrange(6)
-    if kind == 0:
-        a, x, b = rng.randint(2, 9), rng.randint(1, 20), rng.randint(1, 30)
-        c = a * x + b
-        return (f"Solve $ {a}x + {b} = {c} $ for $x$.",
-                [f"Subtract {b} from both sides: $ {a}x = {c - b} $.", f"Divide both sides by {a}: $ x = {x} $."],
-                str(x))
-    if kind == 1:
-        p, q, r, s = rng.randint(1, 5), rng.randint(2, 9), rng.randint(1, 5), rng.randint(2, 9)
-        num, den = p * s + r * q, q * s
-        return (f"Compute $ \\frac{{{p}}}{{{q}}} + \\frac{{{r}}}{{{s}}} $.",
-                [f"Use the common denominator $ {q} \\cdot {s} = {den} $.",
-                 f"The numerator is $ {p} \\cdot {s} + {r} \\cdot {q} = {num} $.",
-                 f"So the sum equals $ \\frac{{{num}}}{{{den}}} $."], f"\\frac{{{num}}}{{{den}}}")
-    if kind == 2:
-        pct, base = rng.choice((10, 20, 25, 50, 75)), rng.randint(2, 40) * 4
-        return (f"What is ${pct}\\%$ of ${base}$?",
-                [f"Write ${pct}\\%$ as the fraction $ \\frac{{{pct}}}{{100}} $.",
-                 f"Multiply: $ \\frac{{{pct}}}{{100}} \\times {base} = {pct * base // 100} $."], str(pct * base // 100))
-    if kind == 3:
-        w, h = rng.randint(2, 30), rng.randint(2, 30)
-        return (f"A rectangle has width ${w}$ and height ${h}$. Find its area $A$.",
-                ["The area of a rectangle is $ A = w \\cdot h $.", f"Substitute: $ A = {w} \\cdot {h} = {w * h} $."],
-                str(w * h))
-    if kind == 4:
-        g, m, n = rng.randint(2, 12), rng.choice((2, 3, 5, 7)), rng.choice((4, 9, 11, 13))
-        return (f"Find $ \\gcd({g * m}, {g * n}) $.",
-                [f"Factor: $ {g * m} = {g} \\cdot {m} $ and $ {g * n} = {g} \\cdot {n} $.",
-                 f"Since $ \\gcd({m}, {n}) = 1 $, the greatest common divisor is ${g}$."], str(g))
-    name, thing = rng.choice(NAMES), rng.choice(THINGS)
-    a, b, c = rng.randint(2, 9), rng.randint(5, 30), rng.randint(1, 20)
-    return (f"{name} has {a} boxes with {b} {thing} each and gives away {c} {thing}. How many are left?",
-            [f"First find the total: $ {a} \\times {b} = {a * b} $.", f"Then subtract: $ {a * b} - {c} = {a * b - c} $."],
-            str(a * b - c))
+    families = arithmetic.SCENARIOS if rng.random() < 0.5 else mathlike.FAMILIES
+    return rng.choice(list(families))
 
 
-def casual_math(rng: random.Random) -> tuple[str, str]:
-    """A math question and answer as a forum user writes them: no LaTeX, lower case, chatty.
+def world_problem(rng: random.Random, family: str | None = None, world: WorldConfig | None = None) -> Problem:
+    """A problem of `family` (a random one when None) at a level drawn with LEVEL_WEIGHTS, generated with
+    the world's difficulty knobs (WorldConfig defaults when `world` is None).
+
+    >>> p = world_problem(random.Random(3), "fractions")
+    >>> p.benchmark, p.subject, p.level in (1, 2, 3, 4, 5)
+    ('synth-math', 'fractions', True)
+    """
+    world = world or WorldConfig()
+    family = family or world_family(rng)
+    if family in arithmetic.SCENARIOS:
+        top, make = world.gsm_max_steps, arithmetic.SCENARIOS[family]
+        args: tuple[int, ...] = (world.max_operand, world.gsm_max_steps)
+    elif family in mathlike.FAMILIES:
+        top, make, args = world.math_levels, mathlike.FAMILIES[family], (world.max_operand,)
+    else:
+        raise ValueError(f"world_problem: unknown family {family!r}; choose one of {', '.join(LESSONS)}")
+    weights = [LEVEL_WEIGHTS[min(level, len(LEVEL_WEIGHTS)) - 1] for level in range(1, top + 1)]
+    return make(rng, rng.choices(range(1, top + 1), weights)[0], *args)
+
+
+def worked(problem: Problem) -> tuple[str, list[str], str]:
+    """(statement, solution steps, answer): the solution's lines without its final answer line.
+
+    >>> worked(Problem("i", "b", "Q?", "2 + 3 = 5\\nThe answer is 5.", "5", "numeric"))
+    ('Q?', ['2 + 3 = 5'], '5')
+    """
+    return problem.question, problem.solution.split("\n")[:-1], problem.answer
+
+
+def math_item(rng: random.Random, family: str | None = None, world: WorldConfig | None = None) -> tuple[str, list[str], str]:
+    """One worked problem of the world's families: (statement, solution steps, answer).
+
+    >>> statement, steps, answer = math_item(random.Random(1))
+    >>> isinstance(statement, str) and len(steps) >= 1 and answer != ""
+    True
+    """
+    return worked(world_problem(rng, family, world))
+
+
+class ExampleSource:
+    """Draws the crawl's worked examples and redraws any whose question overlaps a test question (exact
+    match, a shared world.ngram-gram of words, or containing a whole short test question: overlap.py), so
+    the math pages teach the benchmarks' kinds of problems but never their test problems. Counts both."""
+
+    def __init__(self, test_questions: Sequence[str] = (), world: WorldConfig | None = None):
+        self.world = world or WorldConfig()
+        tests = [Problem(f"test question {i}", "", q, "", "", "numeric") for i, q in enumerate(test_questions)]
+        self.index = OverlapIndex(tests, self.world.ngram)  # the world's own train/test rule (n = 10)
+        self.drawn = self.rejected = 0
+
+    def problem(self, rng: random.Random, family: str | None = None) -> Problem:
+        """A world problem of `family` (random when None) that overlaps no test question.
+
+        >>> test = world_problem(random.Random(5), "algebra").question
+        >>> source = ExampleSource([test])
+        >>> source.problem(random.Random(5), "algebra").question != test, source.drawn, source.rejected
+        (True, 2, 1)
+        """
+        for _ in range(MAX_REDRAWS):
+            p = world_problem(rng, family, self.world)
+            self.drawn += 1
+            if self.index.find(p.question) is None:
+                return p
+            self.rejected += 1
+        raise RuntimeError(f"ExampleSource: {MAX_REDRAWS} {family or 'world'} problems in a row overlap a test "
+                           f"question: the test set covers this family's problem space")
+
+
+_EQUATION = re.compile(r"(\d+) ([-+*/]) (\d+) = (\d+)")  # every synth-gsm solution line holds one
+_SPOKEN = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}
+
+
+def _spoken(step: str) -> str:
+    """A synth-gsm solution line as a forum user types it: its equation alone, operations in words.
+
+    >>> _spoken("Lila has 50 + 56 = 106 cards.")
+    '50 plus 56 is 106'
+    """
+    match = _EQUATION.search(step)
+    if match is None:
+        raise ValueError(f"casual_math: no equation in the synth-gsm solution line {step!r}")
+    a, op, b, c = match.groups()
+    return f"{a} {_SPOKEN[op]} {b} is {c}"
+
+
+def casual_math(rng: random.Random, problem: Problem | None = None) -> tuple[str, str]:
+    """A word problem of the world (synth-gsm) and its answer as a forum user writes them: no LaTeX, no
+    dollar signs, lower case, chatty. `problem` defaults to a fresh synth-gsm problem.
 
     >>> q, a = casual_math(random.Random(0))
-    >>> "$" in q + a
-    False
+    >>> "$" in q + a, q == q.lower()
+    (False, True)
     """
-    name, thing = rng.choice(NAMES).lower(), rng.choice(THINGS)
-    a, b, c = rng.randint(2, 9), rng.randint(5, 30), rng.randint(1, 20)
-    choice = rng.randrange(3)
-    if choice == 0:
-        q = f"{name} has {a} bags of {thing} with {b} in each bag and loses {c}, how many does {name} have now??"
-        ans = f"just do {a} times {b} which is {a * b} then minus {c} so {a * b - c}"
-    elif choice == 1:
-        x, k = rng.randint(1, 20), rng.randint(2, 9)
-        q = f"if {k} times some number plus {c} makes {k * x + c} what is the number? i keep getting it wrong"
-        ans = f"take away {c} first you get {k * x}, then split it by {k} and its {x}. check it {k}*{x}+{c}={k * x + c}"
-    else:
-        q = f"whats {b} percent of {a * 100}? my calculator is dead lol"
-        ans = f"{b} percent means {b} out of 100 so its {b} times {a} = {a * b}"
-    return q, ans
+    problem = problem or world_problem(rng, rng.choice(list(arithmetic.SCENARIOS)))
+    question, steps, answer = worked(problem)
+    q = question.replace("$", "").lower().rstrip("?") + rng.choice(("??", "?? i keep getting it wrong", " ?"))
+    opener = rng.choice(("just do it in steps:", "ok so", "easy,", "you go one step at a time,"))
+    return q, f"{opener} {', then '.join(_spoken(s) for s in steps)} so its {answer}"
 
 
 # ------------------------------------------------------------------------------------ page templates
@@ -197,14 +282,20 @@ def _sentences(rng: random.Random, vocab: Sequence[str], n: int) -> str:
     return " ".join(_words(rng, vocab, rng.randint(8, 16)).capitalize() + "." for _ in range(n))
 
 
-def exposition_page(rng: random.Random, topic: str) -> str:
+def exposition_page(rng: random.Random, topic: str, draw: Callable[[random.Random], Problem] = world_problem) -> str:
+    """A lesson: 2-4 worked examples from `draw`, easiest first, each solution one step per line as the
+    benchmarks write them, closed by the answer in the page's LaTeX."""
+    problems = sorted((draw(rng) for _ in range(rng.randint(2, 4))), key=lambda p: p.level or 0)
     lines = [f"Lesson: {topic} with worked examples",
-             f"In this lesson we study {topic}. Read the definition, then follow each example step by step."]
-    for i in range(1, rng.randint(2, 4) + 1):
-        statement, steps, answer = math_item(rng)
-        lines.append(f"Example {i}. {statement}")
-        lines.append("Solution. " + " ".join(steps) + f" Therefore the answer is ${answer}$.")
-    lines.append("Exercise. Check each solution by substituting the answer back into the problem.")
+             rng.choice((f"In this lesson we study {topic}. Read the definition, then follow each example step by step.",
+                         f"We work through examples of {topic}, from the easiest to harder ones.",
+                         f"These notes on {topic} show each step of the solution. Try each example first."))]
+    for i, problem in enumerate(problems, start=1):
+        statement, steps, answer = worked(problem)
+        lines += [f"Example {i}. {statement}", rng.choice(("Solution.", "Solution:", "Solution, step by step.")), *steps,
+                  f"Therefore the answer is ${answer}$."]
+    lines.append(rng.choice(("Exercise. Check each solution by substituting the answer back into the problem.",
+                             "Exercise. Change one number in each example and solve it again.")))
     return "\n".join(lines)
 
 
@@ -217,16 +308,20 @@ def forum_footer(rng: random.Random) -> str:
     return f"upvote {rng.randint(0, 50)} | share | report | reply | login to answer | {rng.randint(1, 9)} users online"
 
 
-def math_forum_page(rng: random.Random, site: str, tutor_share: float = 0.4) -> str:
-    """A math thread: a casual question and casual replies; a `tutor_share` of them get a tutor's answer in
-    the seed's style (what a seed-trained classifier can recognise)."""
-    q, ans = casual_math(rng)
+def math_forum_page(rng: random.Random, site: str, tutor_share: float = 0.4,
+                    draw: Callable[[random.Random, str | None], Problem] = world_problem) -> str:
+    """A math thread: a world word problem asked and answered casually; a `tutor_share` of them get a
+    tutor's reply with two worked examples of any family in the seed's textbook layout (what a
+    seed-trained classifier can recognise). `draw(rng, family)` gives the problems (None: any family)."""
+    q, ans = casual_math(rng, draw(rng, rng.choice(list(arithmetic.SCENARIOS))))
     lines = forum_header(rng, site, "math") + [f"ok so {q} thanks in advance guys"]
     lines.append(f"reply from {rng.choice(NAMES).lower()}{rng.randint(1, 99)}: {ans}")
     if rng.random() < tutor_share:  # these threads are what the first classifier finds on a forum
-        statement, steps, answer = math_item(rng)
-        lines.append(f"reply from tutor: Similar example. {statement} Solution. {' '.join(steps)} "
-                     f"Therefore the answer is ${answer}$.")
+        # two examples, not one: the reply must outweigh the thread's casual lines for the seed classifier
+        lines.append("reply from tutor: Here are two worked examples, step by step.")
+        for i in (1, 2):
+            statement, steps, answer = worked(draw(rng, None))
+            lines += [f"Example {i}. {statement}", "Solution.", *steps, f"Therefore the answer is ${answer}$."]
     lines.append(f"reply from {rng.choice(NAMES).lower()}: thanks that helped a lot " + _words(rng, FILLER, 6))
     lines.append(forum_footer(rng))
     return "\n".join(lines)
@@ -329,18 +424,22 @@ def _domains(kind: str, count: int) -> list[str]:
     return [f"{stem}{i}.example" for i in range(count)]
 
 
-def _make_original(kind: str, i: int, rng: random.Random, n_kind: int, tutor_share: float = 0.4) -> CrawlPage:
-    """The i-th page of a kind: its domain, path and text."""
+def _make_original(kind: str, i: int, rng: random.Random, n_kind: int, source: ExampleSource,
+                   tutor_share: float = 0.4) -> CrawlPage:
+    """The i-th page of a kind: its domain, path and text. Math pages take their problems from `source`;
+    a lesson works through one family, under that family's lesson path."""
     n_domains = max(2, round(n_kind / PAGES_PER_DOMAIN))
     if kind in ("math_forum", "forum_other"):
         site = _domains("forum", n_domains)[rng.randrange(n_domains)]
         topic = "math" if kind == "math_forum" else rng.choice(FORUM_TOPICS)
-        text = math_forum_page(rng, site, tutor_share) if kind == "math_forum" else forum_other_page(rng, site, topic)
+        text = (math_forum_page(rng, site, tutor_share, source.problem) if kind == "math_forum"
+                else forum_other_page(rng, site, topic))
         return CrawlPage(f"https://{site}/questions/{topic}/{i}-thread", text, kind)
     site = _domains(kind, n_domains)[rng.randrange(n_domains)]
+    family = world_family(rng) if kind == "exposition" else ""
     makers: dict[str, tuple[str, Callable[[], str]]] = {
-        "exposition": ("lessons/" + rng.choice(("algebra", "arithmetic", "geometry", "number-theory")),
-                       lambda: exposition_page(rng, rng.choice(("linear equations", "fractions", "percentages", "areas")))),
+        "exposition": ("lessons/" + LESSONS[family][0] if family else "",
+                       lambda: exposition_page(rng, LESSONS[family][1], lambda r: source.problem(r, family))),
         "numeric": (rng.choice(("results", "deals", "weather")), lambda: numeric_page(rng)),
         "arxiv": ("abs/" + rng.choice(("math.AP", "math.PR", "math.AG")), lambda: arxiv_page(rng)),
         "code": ("snippets/python", lambda: code_page(rng)),
@@ -372,7 +471,8 @@ def _mirror_url(page: CrawlPage, j: int) -> str:
 
 
 def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), seed_domain_share: float = 0.5,
-               exact_dup_share: float = 0.04, near_dup_share: float = 0.04, tutor_reply_share: float = 0.4) -> Crawl:
+               exact_dup_share: float = 0.04, near_dup_share: float = 0.04, tutor_reply_share: float = 0.4,
+               test_questions: Sequence[str] = (), world: WorldConfig | None = None) -> Crawl:
     """Generate a crawl of about `n_pages` pages (+ 2 planted pages per planted text), in a shuffled order.
 
     planted_texts: benchmark texts to plant; each appears once verbatim and once lightly paraphrased.
@@ -381,10 +481,14 @@ def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), s
     tutor_reply_share: share of math forum threads that carry a tutor's reply in the seed's textbook style.
         A knob of the world: it sets how many forum math pages the seed-trained classifier can recognise,
         hence whether a forum's collected share passes the domain threshold and discovery has work to do.
+    test_questions: the benchmarks' test questions; a worked example overlapping one (exact, a shared
+        10-gram of words, or a whole short question inside it) is redrawn, so only planted pages carry them.
+    world: the difficulty knobs (max_operand, gsm_max_steps, math_levels) of the worked examples' families;
+        WorldConfig defaults when None. Its seed is not used: the crawl's problems come from `seed`.
 
     >>> crawl = make_crawl(300, seed=1)
-    >>> crawl.pages == make_crawl(300, seed=1).pages
-    True
+    >>> crawl.pages == make_crawl(300, seed=1).pages, crawl.stats["examples rejected"]
+    (True, 0)
     """
     rng = random.Random(seed)
     n_original = round(n_pages * (1 - exact_dup_share - near_dup_share))
@@ -393,7 +497,9 @@ def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), s
     counts["prose"] -= n_extras
     if not 0.0 <= tutor_reply_share <= 1.0:
         raise ValueError(f"make_crawl: tutor_reply_share = {tutor_reply_share} must be within 0..1")
-    pages = [_make_original(kind, i, rng, counts[kind], tutor_reply_share) for kind, n in counts.items() for i in range(n)]
+    source = ExampleSource(test_questions, world)
+    pages = [_make_original(kind, i, rng, counts[kind], source, tutor_reply_share)
+             for kind, n in counts.items() for i in range(n)]
     pages += _math_site_extras(rng, n_extras, counts["exposition"])
     for k, text in enumerate(planted_texts):
         for light in (False, True):
@@ -407,7 +513,8 @@ def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), s
         pages.append(CrawlPage(url, src.text, src.kind, {"duplicate_of": src.url}))
     pages += [_near_duplicate(rng.choice(originals), rng, j) for j in range(round(n_pages * near_dup_share))]
     rng.shuffle(pages)
-    return Crawl(pages=pages, seed_urls=_seed_urls(originals, seed_domain_share), seed=seed)
+    stats = {"examples drawn": source.drawn, "examples rejected": source.rejected}
+    return Crawl(pages=pages, seed_urls=_seed_urls(originals, seed_domain_share), seed=seed, stats=stats)
 
 
 def _seed_urls(pages: list[CrawlPage], share: float) -> list[str]:

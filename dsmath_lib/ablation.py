@@ -1,0 +1,358 @@
+"""Pretraining ablations (notebooks 02 and 03): arms of one or two stages over named corpora, per seed.
+
+    from dsmath_lib import ablation
+    packed = ablation.pack_corpora(corpus_files, tokenizer, params.model.context_length, artifacts / "packed")
+    arms = ablation.corpus_arms(params.pretrain)              # Table 1; staging_arms(...) for Tables 6-8
+    runs = ablation.run_arms(arms, packed, params, artifacts) # {(arm, seed): final checkpoint folder}
+    scores = ablation.score_runs(runs, spec, params)          # long table: arm, seed, benchmark, mode, id, score
+    ablation.results_table(scores, ablation.TABLE1_ROWS, TABLE1)
+
+An arm is a list of stages; a stage trains on a mixture of packed corpora for a number of tokens with the
+paper's optimiser and schedule (AdamW 0.9/0.95, wd 0.1, warm-up then steps to 31.6% and 10% of peak), and
+starts from the previous stage's checkpoint (the first from the untrained model of the run's seed). A
+stage's output folder is named by a hash of everything that determines it (start checkpoint, data, tokens,
+optimiser, seed), so a stage two arms share is trained once: 03's "math only" is 02's "final corpus" run,
+03's first "general" stage is 02's "no math training" run when the token budgets are equal, and a rerun of
+a notebook finds every finished stage on disk (dsmath_lib.train resumes an interrupted one).
+
+Scores are per problem (eval.base); a table cell is the mean over problems of the seed-averaged score, with
+a 95% bootstrap interval over problems, and `paired_difference` gives the interval of a difference between
+two arms on the same problems, which is what tells an effect from noise.
+
+Departures from the paper at small scale: token budgets of ~10^5-10^6 tokens instead of 150B / 400B, the
+first stage no longer than the math stage (the paper's 400B : 150B would triple the hour's budget), a 1M-
+parameter model from scratch instead of 1.3B, our world's corpora and benchmarks instead of the web's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from dsmath_lib.config import Params, PretrainConfig
+from dsmath_lib.eval.base import CODE, NLL, BaseEval, score_checkpoint
+from dsmath_lib.eval.metrics import bootstrap_ci
+from dsmath_lib.eval.runner import PAPER_COLUMN
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage: (corpus name, tokens of it) pairs, mixed by tokens and shuffled together."""
+
+    sources: tuple[tuple[str, int], ...]
+
+    @property
+    def tokens(self) -> int:
+        return sum(n for _, n in self.sources)
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A row of a table: its stages, the paper's row it stands beside, and the seeds it runs with."""
+
+    name: str
+    stages: tuple[Stage, ...]
+    paper_row: str = ""  # the paper's row label ("" when the paper has no such row)
+    seeds: tuple[int, ...] = (0,)
+
+
+def corpus_arms(cfg: PretrainConfig) -> list[Arm]:
+    """Table 1: one model per corpus of notebook 01, the same math-token budget each."""
+    key, rest = tuple(cfg.seeds), tuple(cfg.seeds[:1])
+
+    def one(corpus: str) -> tuple[Stage]:
+        return (Stage(((corpus, cfg.math_tokens),)),)
+
+    return [Arm("no math training (general prose)", one("general"), "No Math Training", rest),
+            Arm("seed only (OpenWebMath analogue)", one("seed_only"), "OpenWebMath (13.6B)", key),
+            Arm("mined, iteration 1", one("iteration_1"), "", rest),
+            Arm("mined, final (DeepSeekMath Corpus analogue)", one("final"), "DeepSeekMath Corpus (120.2B)", key)]
+
+
+def staging_arms(cfg: PretrainConfig) -> list[Arm]:
+    """Tables 6-8: general or code first, then math; math only; code and math mixed; arXiv only."""
+    key, rest = tuple(cfg.seeds), tuple(cfg.seeds[:1])
+    first, math = cfg.first_stage_tokens, cfg.math_tokens
+    general, code = Stage((("general", first),)), Stage((("python", first),))
+    final = Stage((("final", math),))
+    return [Arm("no continual training (general only)", (general,), "No Continual Training", rest),
+            Arm("general, then math", (general, final), "General 400B, then Math 150B", rest),
+            Arm("code, then math", (code, final), "Code 400B, then Math 150B", key),
+            Arm("math only", (final,), "One stage: Math 150B", key),
+            Arm("code + math mixed", (Stage((("python", first), ("final", math))),),
+                "One stage: Code 400B + Math 150B", rest),
+            Arm("arXiv only", (Stage((("arxiv", math),)),), "arXiv only", rest)]
+
+
+# ------------------------------------------------------------------------------------------------ data
+def pack_corpora(files: Mapping[str, Path], tokenizer, length: int, folder: Path) -> dict[str, Path]:
+    """Tokenize and pack each corpus JSONL ({url, text, ...} per line) into rows of `length` tokens under
+    folder/<name>; a corpus whose file and tokenizer are unchanged since the last packing is not redone."""
+    from dsmath_lib.corpus.inputs import read_corpus
+    from dsmath_lib.train import pack_documents, read_packed, write_packed
+
+    out = {}
+    for name, path in tqdm(files.items(), desc="packing corpora"):
+        source = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] + f"/{len(tokenizer)}/{length}"
+        target = Path(folder) / f"{name}.npy"
+        try:
+            if read_packed(target).source == source:
+                out[name] = target
+                continue
+        except (FileNotFoundError, ValueError):
+            pass
+        texts = [page.text for page in read_corpus(path)]
+        if not texts:
+            raise ValueError(f"{path}: corpus '{name}' is empty; rerun the notebook that writes it")
+        docs = tokenizer(texts)["input_ids"]
+        write_packed(target, pack_documents(docs, length, tokenizer.eos_token_id), source=source)
+        out[name] = target
+    return out
+
+
+def corpus_sizes(packed: Mapping[str, Path]) -> pd.DataFrame:
+    """Rows and tokens of every packed corpus."""
+    from dsmath_lib.train import read_packed
+
+    rows = []
+    for name, path in packed.items():
+        data = read_packed(path)
+        rows.append({"corpus": name, "rows": data.rows, "tokens": data.tokens})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------ runs
+def init_checkpoint(params: Params, seed: int, artifacts: Path) -> Path:
+    """The untrained model of `seed`: notebook 00's checkpoints/init for params.seed, else built and saved."""
+    from dsmath_lib.model import build_model, load_model, save_model
+
+    if seed == params.seed:
+        path = artifacts / "checkpoints" / "init"
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path}: missing; run notebook 00_world first")
+        return path
+    path = artifacts / "runs" / f"init-seed{seed}"
+    if not (path / "config.json").is_file():
+        _, tokenizer = load_model(artifacts / "checkpoints" / "init")
+        model = build_model(params.model, tokenizer, seed=seed)
+        save_model(model, tokenizer, path, card={"name": f"init-seed{seed}", "stage": "init",
+                                                 "description": f"untrained, seed {seed}"})
+    return path
+
+
+def stage_spec(stage: Stage, start: Path, seed: int, packed: Mapping[str, Path], params: Params, runs_dir: Path):
+    """The TrainSpec of one stage, in a folder named by its corpora, seed and spec digest. The card says only
+    what the stage is (not which arm or notebook asked for it), so two arms sharing a stage share one run."""
+    from dsmath_lib.train import pretrain_spec
+
+    missing = [name for name, _ in stage.sources if name not in packed]
+    if missing:
+        raise KeyError(f"stage needs corpora {missing}; packed: {sorted(packed)}")
+    names = "+".join(n for n, _ in stage.sources)
+    card = {"name": f"{names} seed {seed}", "stage": "base",
+            "description": " + ".join(f"{n} {t:,} tokens" for n, t in stage.sources) + f" from {Path(start).name}"}
+    spec = pretrain_spec(params.pretrain, params.model, init=start, out="", data=[packed[n] for n, _ in stage.sources],
+                         tokens=stage.tokens, weights=[n / stage.tokens for _, n in stage.sources], seed=seed, card=card)
+    spec.out = str(runs_dir / f"{names}-seed{seed}-{spec.digest()[:12]}")
+    return spec
+
+
+def run_arms(arms: Sequence[Arm], packed: Mapping[str, Path], params: Params, artifacts: Path,
+             tracker=None) -> dict[tuple[str, int], list[Path]]:
+    """Train every arm for each of its seeds; {(arm name, seed): [final checkpoint of each stage]}."""
+    from dsmath_lib.train import run
+
+    out: dict[tuple[str, int], list[Path]] = {}
+    for arm in arms:
+        for seed in arm.seeds:
+            start, done = init_checkpoint(params, seed, artifacts), []
+            for stage in arm.stages:
+                spec = stage_spec(stage, start, seed, packed, params, artifacts / "runs")
+                start = Path(run(spec, accelerate_config=params.pretrain.accelerate_config, tracker=tracker).checkpoint)
+                done.append(start)
+            out[(arm.name, seed)] = done
+    return out
+
+
+def curve_checkpoints(checkpoint: Path) -> list[tuple[int, Path]]:
+    """(tokens, folder) of the learning-curve checkpoints saved beside a run's final checkpoint
+    (<run>/final and <run>/curve/<tokens>/)."""
+    curve = Path(checkpoint).parent / "curve"
+    found = [(int(p.name), p) for p in curve.iterdir() if p.name.isdigit()] if curve.is_dir() else []
+    return sorted(found)
+
+
+# ------------------------------------------------------------------------------------------------ scores
+def score_runs(runs: Mapping[tuple[str, int], list[Path]], spec: BaseEval, params: Params) -> pd.DataFrame:
+    """Every measure of `spec` on the final checkpoint of every run: arm, seed, benchmark, mode, id, score."""
+    frames = []
+    for (arm, seed), stages in tqdm(runs.items(), desc="scoring runs"):
+        records = score_checkpoint(stages[-1], spec, params)
+        frames.append(pd.DataFrame(records).assign(arm=arm, seed=seed))
+    return pd.concat(frames, ignore_index=True)
+
+
+def score_curves(runs: Mapping[tuple[str, int], list[Path]], spec: BaseEval, params: Params) -> pd.DataFrame:
+    """The measures of `spec` at every learning-curve point of every run's last stage, plus `tokens`
+    (counted over all stages, so a two-stage arm's curve starts where its first stage ended)."""
+    from dsmath_lib.model import read_card
+
+    frames = []
+    for (arm, seed), stages in tqdm(runs.items(), desc="scoring curves"):
+        before = sum(int(read_card(s).get("tokens", 0)) for s in stages[:-1])
+        for tokens, folder in curve_checkpoints(stages[-1]):
+            records = score_checkpoint(folder, spec, params)
+            frames.append(pd.DataFrame(records).assign(arm=arm, seed=seed, tokens=before + tokens))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def measure_name(benchmark: str, mode: str) -> str:
+    """The paper's column a (benchmark, mode) measure stands beside.
+
+    >>> measure_name("synth-gsm", "cot-fewshot"), measure_name("synth-math", "pot"), measure_name("synth-gsm", "nll")
+    ('GSM8K', 'MATH+Python', 'GSM8K NLL')
+    """
+    if mode == CODE:
+        return "code pass@1"
+    column = PAPER_COLUMN.get(benchmark, benchmark)
+    return {"cot-fewshot": column, "pot": f"{column}+Python", NLL: f"{column} NLL"}.get(mode, f"{column} {mode}")
+
+
+def cell(scores: pd.DataFrame, seed: int = 0) -> tuple[float, float, float, int]:
+    """(mean, CI low, CI high, problems) of one arm and measure: per-problem scores averaged over seeds,
+    then the mean over problems with a 95% percentile bootstrap interval over problems."""
+    per_problem = scores.groupby("id")["score"].mean().to_numpy()  # (P,) seed-averaged
+    lo, hi = bootstrap_ci(per_problem, seed=seed)
+    return float(per_problem.mean()), lo, hi, len(per_problem)
+
+
+def results_table(scores: pd.DataFrame, arms: Sequence[Arm], paper: Mapping[str, Mapping[str, float]],
+                  seed: int = 0) -> pd.DataFrame:
+    """One row per arm: each measure as 'mean [low, high]' (accuracy in %, NLL in nats/token), the seeds it
+    averages, and the paper's value of the same column beside it ('-' when the paper has no such row)."""
+    rows = []
+    for arm in arms:
+        mine = scores[scores["arm"] == arm.name]
+        row = {"setting": arm.name, "seeds": ", ".join(str(s) for s in sorted(mine["seed"].unique())),
+               "paper row": arm.paper_row or "-"}
+        for (benchmark, mode), part in mine.groupby(["benchmark", "mode"], sort=False):
+            name, scale = measure_name(benchmark, mode), (1.0 if mode == NLL else 100.0)
+            mean, lo, hi, _ = cell(part, seed)
+            row[f"{name} (ours)"] = f"{scale * mean:.1f} [{scale * lo:.1f}, {scale * hi:.1f}]"
+            paper_key = {"code pass@1": "HumanEval"}.get(name, name)
+            if mode != NLL:
+                value = paper.get(arm.paper_row, {}).get(paper_key)
+                row[f"{name} (paper)"] = "-" if value is None else f"{value:.1f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_difference(scores: pd.DataFrame, a: str, b: str, seed: int = 0) -> pd.DataFrame:
+    """Arm a minus arm b on the problems both saw, per measure: the difference of seed-averaged per-problem
+    scores, with a 95% paired bootstrap interval; 'resolved' when the interval excludes 0."""
+    rows = []
+    for (benchmark, mode), part in scores.groupby(["benchmark", "mode"], sort=False):
+        means = part.groupby(["arm", "id"])["score"].mean().unstack(0)
+        if a not in means or b not in means:
+            continue
+        diff = (means[a] - means[b]).dropna().to_numpy()  # (P,)
+        lo, hi = bootstrap_ci(diff, seed=seed)
+        scale = 1.0 if mode == NLL else 100.0
+        rows.append({"measure": measure_name(benchmark, mode), "comparison": f"{a} minus {b}",
+                     "difference": round(scale * float(diff.mean()), 2), "ci_low": round(scale * lo, 2),
+                     "ci_high": round(scale * hi, 2), "problems": len(diff), "resolved": bool(lo > 0 or hi < 0)})
+    return pd.DataFrame(rows)
+
+
+def seed_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Each arm's mean per measure for every seed separately: how far seeds alone move a number."""
+    frame = scores.assign(measure=[measure_name(b, m) for b, m in zip(scores["benchmark"], scores["mode"])])
+    table = frame.groupby(["arm", "seed", "measure"], sort=False)["score"].mean().unstack("measure")
+    return table.reset_index()
+
+
+def curve_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """Learning curves in long form: arm, tokens, measure, mean over seeds and problems."""
+    if curves.empty:
+        return pd.DataFrame(columns=["arm", "tokens", "measure", "value"])
+    frame = curves.assign(measure=[measure_name(b, m) for b, m in zip(curves["benchmark"], curves["mode"])])
+    return frame.groupby(["arm", "tokens", "measure"], sort=False)["score"].mean().rename("value").reset_index()
+
+
+def plot_curves(table: pd.DataFrame):
+    """Figure 3's layout: one panel per measure, one line per arm, against training tokens."""
+    import matplotlib.pyplot as plt
+
+    measures = list(dict.fromkeys(table["measure"])) or ["(no curve points)"]
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.5 * len(measures), 3.6), squeeze=False)
+    for ax, measure in zip(axes[0], measures):
+        part = table[table["measure"] == measure]
+        scale = 1.0 if measure.endswith("NLL") else 100.0
+        for i, (arm, line) in enumerate(part.groupby("arm", sort=False)):
+            ax.plot(line["tokens"], scale * line["value"], "-o", ms=3, color=f"C{i}", label=arm)
+        ax.set(title=measure, xlabel="training tokens",
+               ylabel="nats / token" if scale == 1.0 else "accuracy (%)")
+        if len(part):
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def mean_of(scores: pd.DataFrame, arm: str, measure: str) -> float:
+    """One arm's seed- and problem-averaged value of a measure (as a fraction; NLL in nats)."""
+    frame = scores[scores["arm"] == arm]
+    keep = [measure_name(b, m) == measure for b, m in zip(frame["benchmark"], frame["mode"])]
+    return float(np.mean(frame[keep]["score"])) if any(keep) else float("nan")
+
+
+# ------------------------------------------------------------------------------------------------ findings
+@dataclass(frozen=True)
+class Finding:
+    """A claim of the paper as a comparison: arm `better` scores above arm `worse` on `measures`."""
+
+    claim: str
+    better: str
+    worse: str
+    measures: tuple[str, ...]
+
+
+def judge(scores: pd.DataFrame, findings: Sequence[Finding], seed: int = 0) -> pd.DataFrame:
+    """Each finding on each of its measures, read from a paired bootstrap: 'reproduced' when the interval of
+    (better - worse) lies above 0 (for NLL, lower is better, so the sign flips), 'reversed' when it lies below,
+    'not resolved' when it spans 0. The verdict is measured, never written by hand."""
+    rows = []
+    for finding in findings:
+        diffs = paired_difference(scores, finding.better, finding.worse, seed=seed)
+        for measure in finding.measures:
+            match = diffs[diffs["measure"] == measure] if len(diffs) else diffs
+            if match.empty:
+                continue
+            d = match.iloc[0]
+            sign = -1.0 if measure.endswith("NLL") else 1.0
+            lo, hi = sorted((sign * d["ci_low"], sign * d["ci_high"]))
+            verdict = "reproduced" if lo > 0 else "reversed" if hi < 0 else "not resolved"
+            rows.append({"claim": finding.claim, "measure": measure, "gain": round(sign * d["difference"], 2),
+                         "ci_low": lo, "ci_high": hi, "verdict": verdict})
+    return pd.DataFrame(rows, columns=["claim", "measure", "gain", "ci_low", "ci_high", "verdict"])
+
+
+def publish_base(scores: pd.DataFrame, runs: Mapping[tuple[str, int], list[Path]], measures: Sequence[str],
+                 target: Path, notebook: str) -> tuple[str, Path]:
+    """Copy the final checkpoint of the arm with the best mean over `measures` (its first seed) to `target`
+    as the study's base model (card stage "base"); returns (arm name, target). Ties go to the earlier arm."""
+    from dsmath_lib.model import copy_checkpoint
+
+    arms = list(dict.fromkeys(arm for arm, _ in runs))
+    means = {arm: float(np.mean([mean_of(scores, arm, m) for m in measures])) for arm in arms}
+    best = max(arms, key=lambda a: means[a])
+    seed = min(s for a, s in runs if a == best)
+    card = {"name": "base", "notebook": notebook, "stage": "base",
+            "description": f"best base model of {notebook}: {best}, seed {seed}"}
+    return best, copy_checkpoint(runs[(best, seed)][-1], target, card)

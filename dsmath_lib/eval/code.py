@@ -1,0 +1,74 @@
+"""The code benchmark harness: complete each task's function, run its tests in the sandbox, pass@1.
+
+    from dsmath_lib.eval.code import evaluate_code
+    from dsmath_lib.synth.code import code_benchmark
+    tasks = code_benchmark(seed=0, n=200)
+    passed = evaluate_code(tasks, generate_fn)          # list[bool], one per task
+    sum(passed) / len(passed)                           # pass@1 (greedy)
+
+`generate_fn(prompts, stop) -> list[str]` is the same callable as the math harness's
+(dsmath_lib.eval.prompting.GenerateFn): the model continues the raw prompt (a def line and docstring,
+no chat tokens: the code benchmark tests base models, paper Tables 6-7) and stops at CODE_STOP, the
+strings that begin something other than the function's body. The completion is cut at the first stop
+string (even when the generator ignored them) and at the first line that is not indented, then
+`prompt + body + tests` runs in the sandbox (dsmath_lib.eval.sandbox: a separate process with time,
+memory and process limits and no network); a task passes when that program exits cleanly, i.e. every
+assert held. Like HumanEval's harness this trusts a clean exit: a body that calls sys.exit(0) would pass
+(a reward for RL on code would need a sentinel printed after the asserts).
+
+Departures from the paper: HumanEval and MBPP are replaced by the generated synth-code tasks
+(dsmath_lib.synth.code) at the laptop scales; the stop strings follow HumanEval's harness ("\\ndef",
+"\\nclass", "\\nif", "\\nprint", "\\n#") with "\\nassert" added because our corpus files end in assert lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dsmath_lib.eval.prompting import EOS, GenerateFn
+from dsmath_lib.eval.sandbox import run_many
+from dsmath_lib.synth.code import CodeTask
+
+CODE_STOP = ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\nassert", "\n#", EOS]
+
+
+def function_body(completion: str, stop: Sequence[str] = tuple(CODE_STOP)) -> str:
+    """The body the model wrote: `completion` up to the first stop string, and up to the first line that is
+    not indented (a top-level statement is not part of the function, whatever the stop strings missed).
+
+    >>> function_body("    return n + 1\\n\\ndef other():\\n    pass")
+    '    return n + 1\\n'
+    >>> function_body("    return n + 1\\nimport sys\\nsys.exit(0)")
+    '    return n + 1\\n'
+    """
+    ends = [i for i in (completion.find(s) for s in stop) if i >= 0]
+    text = completion[:min(ends)] if ends else completion
+    lines = text.splitlines(keepends=True)
+    top = next((i for i, line in enumerate(lines) if line.strip() and not line[0].isspace()), len(lines))
+    return "".join(lines[:top])
+
+
+def code_program(task: CodeTask, completion: str) -> str:
+    """What the sandbox runs: the prompt, the model's body, then the task's asserts.
+
+    >>> from dsmath_lib.synth.code import CodeTask
+    >>> task = CodeTask("t/0", "def inc(n):\\n", "inc", "assert inc(1) == 2\\n", "    return n + 1\\n", 1, "affine")
+    >>> print(code_program(task, "    return n + 1"), end="")
+    def inc(n):
+        return n + 1
+    assert inc(1) == 2
+    """
+    body = completion if completion.endswith("\n") else completion + "\n"
+    return task.prompt + body + task.tests
+
+
+def evaluate_code(tasks: Sequence[CodeTask], generate_fn: GenerateFn, timeout_s: float = 5.0, workers: int = 2,
+                  progress: bool = True) -> list[bool]:
+    """Greedy completion of every task (one generate_fn call), run with its tests; passed[i] for tasks[i]."""
+    completions = generate_fn([task.prompt for task in tasks], list(CODE_STOP))
+    if len(completions) != len(tasks):
+        raise ValueError(f"evaluate_code: generate_fn returned {len(completions)} completions for {len(tasks)} "
+                         "prompts")
+    programs = [code_program(task, function_body(text)) for task, text in zip(tasks, completions)]
+    results = run_many(programs, timeout_s=timeout_s, workers=workers, progress=progress)
+    return [result.ok for result in results]

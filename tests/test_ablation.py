@@ -1,0 +1,105 @@
+"""Ablation arms, stage specs and the tables built from per-problem scores (dsmath_lib.ablation)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dsmath_lib import ablation
+from dsmath_lib.config import PretrainConfig, load_params, params_path
+from dsmath_lib.paper_numbers import TABLE1
+
+CFG = PretrainConfig(math_tokens=1000, first_stage_tokens=1000, batch_size=2, micro_batch_size=1, lr=1e-3,
+                     warmup_steps=1, seeds=[0, 1])
+
+
+def _scores(effect: float, n: int = 200, seeds=(0, 1)) -> pd.DataFrame:
+    """Arm 'good' solves a problem with probability 0.2 + effect, arm 'bad' with 0.2, per seed."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for arm, p in (("good", 0.2 + effect), ("bad", 0.2)):
+        for seed in seeds:
+            for i in range(n):
+                rows.append({"arm": arm, "seed": seed, "benchmark": "synth-gsm", "mode": "cot-fewshot",
+                             "id": f"g/{i}", "level": 1, "score": float(rng.random() < p)})
+                rows.append({"arm": arm, "seed": seed, "benchmark": "synth-gsm", "mode": "nll", "id": f"g/{i}",
+                             "level": 1, "score": 2.0 - (p - 0.2) + 0.1 * rng.standard_normal()})
+    return pd.DataFrame(rows)
+
+
+def test_arms_share_runs_between_notebooks():
+    corpus, staging = ablation.corpus_arms(CFG), ablation.staging_arms(CFG)
+    final_02 = next(a for a in corpus if a.paper_row.startswith("DeepSeekMath"))
+    math_only = next(a for a in staging if a.name == "math only")
+    assert final_02.stages == math_only.stages and final_02.seeds == math_only.seeds == (0, 1)
+    general_02, general_then_math = corpus[0], next(a for a in staging if a.name == "general, then math")
+    assert general_then_math.stages[0] == general_02.stages[0]  # equal budgets: the general stage is 02's run
+    mixed = next(a for a in staging if a.name == "code + math mixed")
+    assert mixed.stages[0].tokens == CFG.first_stage_tokens + CFG.math_tokens
+    assert all(a.paper_row in TABLE1 for a in corpus if a.paper_row)
+
+
+def test_stage_spec_folder_names_what_determines_the_run(tmp_path):
+    params = load_params(params_path("smoke"))
+    params.pretrain = CFG
+    stage = ablation.Stage((("final", 1000),))
+    packed = {"final": tmp_path / "final"}
+    spec = ablation.stage_spec(stage, tmp_path / "init", 0, packed, params, tmp_path / "runs")
+    again = ablation.stage_spec(stage, tmp_path / "init", 0, packed, params, tmp_path / "runs")
+    other_seed = ablation.stage_spec(stage, tmp_path / "init", 1, packed, params, tmp_path / "runs")
+    other_start = ablation.stage_spec(stage, tmp_path / "base", 0, packed, params, tmp_path / "runs")
+    assert spec.out == again.out and len({spec.out, other_seed.out, other_start.out}) == 3
+    assert spec.lr == 1e-3 and spec.tokens == 1000 and spec.weights == [1.0] and spec.card["stage"] == "base"
+    with pytest.raises(KeyError, match="python"):
+        ablation.stage_spec(ablation.Stage((("python", 10),)), tmp_path, 0, packed, params, tmp_path)
+
+
+def test_measure_names():
+    assert ablation.measure_name("gsm8k", "pot") == "GSM8K+Python"
+    assert ablation.measure_name("synth-code", "code") == "code pass@1"
+
+
+def test_results_table_and_difference_resolve_a_real_effect():
+    scores = _scores(effect=0.25)
+    arms = [ablation.Arm("good", (), "DeepSeekMath Corpus (120.2B)"), ablation.Arm("bad", (), "")]
+    table = ablation.results_table(scores, arms, TABLE1)
+    assert list(table["setting"]) == ["good", "bad"] and table.loc[0, "seeds"] == "0, 1"
+    assert table.loc[0, "GSM8K (paper)"] == "23.8" and table.loc[1, "GSM8K (paper)"] == "-"
+    mean = float(table.loc[0, "GSM8K (ours)"].split()[0])
+    assert 35 < mean < 55  # a 0.45 solve rate over 400 draws (2 seeds x 200 problems)
+    diff = ablation.paired_difference(scores, "good", "bad")
+    acc = diff[diff["measure"] == "GSM8K"].iloc[0]
+    assert acc["resolved"] and acc["ci_low"] > 0
+
+
+def test_judge_reads_verdicts_from_intervals():
+    findings = [ablation.Finding("good beats bad", "good", "bad", ("GSM8K", "GSM8K NLL"))]
+    strong = ablation.judge(_scores(effect=0.25), findings)
+    assert list(strong["verdict"]) == ["reproduced", "reproduced"]  # NLL: lower is better, the sign flips
+    null = ablation.judge(_scores(effect=0.0, n=60), findings)
+    assert null.loc[0, "verdict"] == "not resolved"
+    reversed_ = ablation.judge(_scores(effect=0.25), [ablation.Finding("bad beats good", "bad", "good", ("GSM8K",))])
+    assert reversed_.loc[0, "verdict"] == "reversed"
+
+
+def test_seed_and_curve_tables():
+    scores = _scores(effect=0.1, n=20)
+    seeds = ablation.seed_table(scores)
+    assert set(seeds["seed"]) == {0, 1} and {"GSM8K", "GSM8K NLL"} <= set(seeds.columns)
+    curves = scores.assign(tokens=np.where(scores["seed"] == 0, 100, 200))
+    table = ablation.curve_table(curves)
+    assert set(table["tokens"]) == {100, 200} and set(table["measure"]) == {"GSM8K", "GSM8K NLL"}
+    fig = ablation.plot_curves(table)
+    assert len(fig.axes) == 2
+    assert ablation.curve_table(pd.DataFrame()).empty
+
+
+def test_mean_of_and_curve_checkpoints(tmp_path: Path):
+    scores = _scores(effect=0.0, n=10)
+    assert 0 <= ablation.mean_of(scores, "good", "GSM8K") <= 1
+    assert np.isnan(ablation.mean_of(scores, "good", "MATH"))
+    for tokens in (300, 40):
+        (tmp_path / "curve" / str(tokens)).mkdir(parents=True)
+    assert [t for t, _ in ablation.curve_checkpoints(tmp_path / "final")] == [40, 300]
+    assert ablation.curve_checkpoints(tmp_path / "elsewhere" / "final") == []

@@ -1,0 +1,163 @@
+"""Tests for dsmath_lib.rl.trainer: a short GRPO run on a smoke model and smoke-world problems (parameters
+move, every field is logged, the policy is saved, a rerun resumes exactly), DAPO's dynamic sampling, and the
+sign of the update on a 2-token toy policy."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import copy
+import doctest
+import json
+import math
+
+import pytest
+import torch
+
+from dsmath_lib.config import GRPOConfig, ModelConfig, WorldConfig
+from dsmath_lib.model import build_model, read_card
+from dsmath_lib.rl import grpo as G
+from dsmath_lib.rl import trainer as T
+from dsmath_lib.synth import generate_world
+from dsmath_lib.tokenizer import train_tokenizer
+
+CFG = GRPOConfig(steps=2, questions_per_step=2, group_size=4, lr=1e-3, micro_batch_size=3, max_new_tokens=12,
+                 eval_every=1, rollout_batch_size=8)
+
+
+def parity_reward(texts, problems):
+    """A reward an untrained model earns half the time, so groups have signal (the grader would give 0s)."""
+    return [float(len(t) % 2) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def world():
+    return generate_world(WorldConfig(n_train=40, n_test=4))
+
+
+@pytest.fixture(scope="module")
+def tok(world):
+    return train_tokenizer([p.question + "\n" + p.solution for p in world.train], vocab_size=350)
+
+
+def fresh_policy(tok):
+    return build_model(ModelConfig(size="smoke", context_length=256), tok, seed=0)
+
+
+@pytest.fixture(scope="module")
+def straight_run(world, tok, tmp_path_factory):
+    policy = fresh_policy(tok)
+    out = tmp_path_factory.mktemp("grpo") / "run"
+    result = T.train_grpo(policy, copy.deepcopy(policy), tok, world.train, CFG, out,
+                          eval_problems=world.test["synth-gsm"][:2] + world.test["synth-math"][:1], progress=False,
+                          reward_fn=parity_reward)
+    return result, out
+
+
+def test_short_run_moves_parameters_logs_everything_and_saves(straight_run, tok):
+    result, out = straight_run
+    start = fresh_policy(tok)
+    changed = [not torch.equal(a, b) for a, b in zip(result.policy.parameters(), start.parameters())]
+    assert all(changed)
+    assert [h["step"] for h in result.history] == [1, 2]
+    for row in result.history:
+        assert set(row) == set(T.HISTORY_FIELDS)
+        assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in row.values())
+        assert 0 <= row["accuracy"] <= 1 and row["response_length"] > 0 and row["entropy"] > 0
+        assert row["rollout_s"] > 0 and row["update_s"] > 0 and row["groups"] == 2
+    assert result.history[0]["kl"] == 0.0  # the first step's policy is the reference
+    assert result.history[1]["kl"] > 0.0  # after one update it is not
+    assert [e["step"] for e in result.evals] == [0, 1, 2]
+    assert set(result.evals[0]) == {"step", "accuracy", "accuracy/synth-gsm", "accuracy/synth-math"}
+    assert result.path == out / "model" and read_card(result.path)["stage"] == "rl"
+    saved = json.loads((out / "history.json").read_text())
+    assert saved["history"] == result.history and json.loads((out / "config.json").read_text())["seed"] == 0
+
+
+def test_rerun_resumes_where_it_stopped(straight_run, world, tok, tmp_path):
+    result, _ = straight_run
+    policy = fresh_policy(tok)
+    ref = copy.deepcopy(policy)
+    T.train_grpo(policy, ref, tok, world.train, GRPOConfig(**{**vars(CFG), "steps": 1}), tmp_path, progress=False,
+                 reward_fn=parity_reward)  # "interrupted" after step 1
+    assert (tmp_path / "resume" / "state.pt").is_file()
+    policy = fresh_policy(tok)  # a new process: fresh weights, restored from the resume state
+    resumed = T.train_grpo(policy, ref, tok, world.train, CFG, tmp_path, progress=False, reward_fn=parity_reward)
+    assert [h["step"] for h in resumed.history] == [1, 2]
+    for a, b in zip(resumed.history, result.history):
+        assert {k: v for k, v in a.items() if not k.endswith("_s")} == {k: v for k, v in b.items()
+                                                                         if not k.endswith("_s")}
+    for a, b in zip(resumed.policy.parameters(), result.policy.parameters()):
+        assert torch.equal(a, b)  # the same weights as the uninterrupted run
+
+
+def test_dapo_drops_all_equal_groups_and_samples_more(world, tok, tmp_path):
+    def gsm_only(texts, problems):  # synth-math groups all get 0: no signal, DAPO drops them
+        return [float(len(t) % 2) if p.benchmark == "synth-gsm" else 0.0 for t, p in zip(texts, problems)]
+
+    cfg = GRPOConfig(**{**vars(CFG), "loss_type": "dapo", "steps": 1, "questions_per_step": 3, "dapo_max_rounds": 3})
+    kept = []
+    original = T.update
+
+    def spy(policy, ref, batch, advantages, *args):
+        kept.append([p.benchmark for p in batch.problems])
+        return original(policy, ref, batch, advantages, *args)
+
+    T.update = spy
+    try:
+        result = T.train_grpo(fresh_policy(tok), fresh_policy(tok), tok, world.train, cfg, tmp_path, progress=False,
+                              reward_fn=gsm_only)
+    finally:
+        T.update = original
+    row = result.history[0]
+    assert row["zero_std_share"] > 0 and row["rounds"] > 1
+    assert row["groups"] <= 3 and len(kept[0]) == row["groups"] * 4
+    assert set(kept[0]) == {"synth-gsm"}  # only groups with mixed rewards were trained on
+
+
+def test_several_updates_per_step_engage_the_clip(world, tok, tmp_path):
+    # mu = 3: pi_old is fixed before the first pass, so later passes have ratio != 1 and the clip acts
+    cfg = GRPOConfig(**{**vars(CFG), "loss_type": "dr_grpo", "steps": 1, "updates_per_step": 3, "lr": 1e-2,
+                        "beta": 0.0})
+    row = T.train_grpo(fresh_policy(tok), fresh_policy(tok), tok, world.train, cfg, tmp_path, progress=False,
+                       reward_fn=parity_reward).history[0]
+    assert row["clip_frac"] > 0 and row["clip_frac"] == pytest.approx(row["clip_low"] + row["clip_high"])
+    assert math.isnan(row["kl"])  # beta 0: no reference forward, the KL is not measured
+
+
+@pytest.mark.parametrize("loss_type", G.LOSS_TYPES)
+def test_update_raises_the_probability_of_the_rewarded_answer(loss_type):
+    theta = torch.zeros(2, requires_grad=True)  # a 2-token policy: one answer, "0" or "1"
+    opt = torch.optim.SGD([theta], lr=0.5)
+    gen = torch.Generator().manual_seed(0)
+    ref_logp = torch.log_softmax(theta.detach(), -1)
+    for _ in range(20):
+        logp_all = torch.log_softmax(theta, -1)  # (2,)
+        answers = torch.multinomial(logp_all.detach().exp(), 8, replacement=True, generator=gen)  # G = 8
+        rewards = (answers == 1).float()[None]  # (1, G): answer "1" is right
+        adv = G.group_advantages(rewards, scale=loss_type != "dr_grpo").flatten()
+        logp = logp_all[answers][:, None]  # (G, 1)
+        loss, _ = G.grpo_loss(logp, logp.detach(), ref_logp[answers][:, None], adv, torch.ones(8, 1), loss_type)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert torch.softmax(theta, -1)[1] > 0.9
+
+
+def test_question_draws_are_seeded_per_step():
+    assert T.step_questions(50, 4, 3, seed=0) == T.step_questions(50, 4, 3, seed=0)
+    assert T.step_questions(50, 4, 3, seed=0) != T.step_questions(50, 4, 3, seed=1)
+    first_epoch = [i for s in range(10) for i in T.step_questions(20, 2, s, seed=0)]
+    assert sorted(first_epoch) == list(range(20))
+
+
+def test_bad_config_names_the_key(world, tok, tmp_path):
+    with pytest.raises(ValueError, match="grpo.group_size"):
+        T.train_grpo(None, None, tok, world.train, GRPOConfig(group_size=0), tmp_path)
+    with pytest.raises(ValueError, match="no RL questions"):
+        T.train_grpo(None, None, tok, [], CFG, tmp_path)
+
+
+def test_docstring_examples():
+    result = doctest.testmod(T)
+    assert result.attempted > 0 and result.failed == 0
