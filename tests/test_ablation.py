@@ -103,3 +103,49 @@ def test_mean_of_and_curve_checkpoints(tmp_path: Path):
         (tmp_path / "curve" / str(tokens)).mkdir(parents=True)
     assert [t for t, _ in ablation.curve_checkpoints(tmp_path / "final")] == [40, 300]
     assert ablation.curve_checkpoints(tmp_path / "elsewhere" / "final") == []
+
+
+def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
+    """Two arms sharing their first stage: the stage trains once; scores, curves and the base come out."""
+    import json
+
+    from dsmath_lib.eval.base import BaseEval
+    from dsmath_lib.model import build_model, read_card, save_model
+    from dsmath_lib.problem import Problem
+    from dsmath_lib.tokenizer import train_tokenizer
+
+    params = load_params(params_path("smoke"))
+    params.model.context_length = 64
+    params.pretrain = PretrainConfig(math_tokens=512, first_stage_tokens=512, batch_size=4, micro_batch_size=2,
+                                     warmup_steps=1, checkpoint_every=2, eval_points=2, seeds=[0, 1])
+    texts = {"general": [f"the weather is mild on day {i} and the road is long" for i in range(60)],
+             "final": [f"Example. {i} + {i} = {2 * i}. Therefore the answer is {2 * i}." for i in range(60)]}
+    tok = train_tokenizer([t for ts in texts.values() for t in ts], vocab_size=300)
+    artifacts = tmp_path / "artifacts"
+    save_model(build_model(params.model, tok, seed=0), tok, artifacts / "checkpoints" / "init", card={"stage": "init"})
+    files = {}
+    for name, lines in texts.items():
+        files[name] = tmp_path / f"{name}.jsonl"
+        files[name].write_text("".join(json.dumps({"url": f"u/{i}", "text": t, "n_tokens": 9}) + "\n"
+                                       for i, t in enumerate(lines)))
+    packed = ablation.pack_corpora(files, tok, 64, artifacts / "packed")
+    assert set(ablation.corpus_sizes(packed)["corpus"]) == {"general", "final"}
+    general, final = ablation.Stage((("general", 512),)), ablation.Stage((("final", 512),))
+    arms = [ablation.Arm("general only", (general,)), ablation.Arm("general, then math", (general, final), seeds=(0, 1))]
+    runs = ablation.run_arms(arms, packed, params, artifacts)
+    assert len(list((artifacts / "runs").glob("general-seed0-*"))) == 1  # the shared stage trained once
+    assert read_card(artifacts / "runs" / "init-seed1")["stage"] == "init"  # seed 1 starts from its own init
+    assert runs[("general only", 0)] == runs[("general, then math", 0)][:1]
+    problems = [Problem(f"synth-gsm/test/{i}", "synth-gsm", f"{i} + {i}?", f"{i} + {i} = {2 * i}\nThe answer is {2 * i}.",
+                        str(2 * i), "numeric", level=1) for i in range(3)]
+    spec = BaseEval({"synth-gsm": problems}, {"synth-gsm": problems[:1]}, modes=(), nll=True)
+    scores = ablation.score_runs(runs, spec, params)
+    assert len(scores) == 3 * 3 and set(scores["mode"]) == {"nll"}
+    # math after general predicts a worked sum better than general text alone
+    assert ablation.mean_of(scores, "general, then math", "GSM8K NLL") < ablation.mean_of(scores, "general only", "GSM8K NLL")
+    curves = ablation.score_curves(runs, spec.subset(2), params)
+    stage1 = read_card(runs[("general, then math", 0)][0])["tokens"]
+    assert curves[curves["arm"] == "general, then math"]["tokens"].min() > stage1  # counted over both stages
+    best, base = ablation.publish_base(scores.assign(score=-scores["score"]), runs, ["GSM8K NLL"],
+                                       artifacts / "checkpoints" / "base", "test")
+    assert best == "general, then math" and read_card(base)["stage"] == "base"

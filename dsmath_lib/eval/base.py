@@ -47,11 +47,12 @@ class BaseEval:
     modes: tuple[str, ...] = ("cot-fewshot",)  # prompting modes from eval.prompting ("cot-fewshot", "pot")
     nll: bool = True  # also the gold solution's NLL per token
     code_tasks: list = field(default_factory=list)  # synth.code.CodeTask list; empty = no code benchmark
+    max_new_tokens: int = 0  # generation budget; 0 = params.sampling.max_new_tokens
 
     def subset(self, n: int) -> "BaseEval":
         """The same measures on the first n problems of each benchmark (learning-curve points)."""
         return BaseEval({b: ps[:n] for b, ps in self.benchmarks.items()}, self.shots, self.modes, self.nll,
-                        self.code_tasks[:n])
+                        self.code_tasks[:n], self.max_new_tokens)
 
 
 def solution_nll(model, tokenizer, problems: Sequence[Problem], shots: Sequence[Problem],
@@ -110,7 +111,8 @@ def score_checkpoint(checkpoint: str | Path, spec: BaseEval, params: Params, pro
 
     checkpoint = Path(checkpoint)
     s, cfg = params.sampling, params.eval
-    budget = (s.max_new_tokens, cfg.sandbox_timeout_s, cfg.max_executions)
+    max_new_tokens = spec.max_new_tokens or s.max_new_tokens
+    budget = (max_new_tokens, cfg.sandbox_timeout_s, cfg.max_executions)
     loaded: list = []
 
     def model():  # loaded only when some measure is not cached yet
@@ -120,7 +122,7 @@ def score_checkpoint(checkpoint: str | Path, spec: BaseEval, params: Params, pro
 
     def greedy_fn():
         m, tok = model()
-        return model_generate_fn(m, tok, max_new_tokens=s.max_new_tokens, temperature=0.0,
+        return model_generate_fn(m, tok, max_new_tokens=max_new_tokens, temperature=0.0,
                                  batch_size=s.batch_size, progress=progress)
 
     records: list[dict] = []
