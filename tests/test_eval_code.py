@@ -5,7 +5,7 @@ import doctest
 import pytest
 
 from dsmath_lib.eval import code as harness
-from dsmath_lib.eval.code import CODE_STOP, code_program, evaluate_code, function_body
+from dsmath_lib.eval.code import CODE_STOP, code_program, evaluate_code, function_body, model_prompt
 from dsmath_lib.synth.code import code_benchmark
 
 
@@ -28,26 +28,28 @@ class Scripted:
 def test_correct_wrong_broken_and_looping_bodies(tasks):
     right, wrong, broken, looping = tasks[:4]
     model = Scripted({
-        right.prompt: right.solution + "\n\ndef helper():\n    return 0\n",  # text after a stop is cut
-        wrong.prompt: "    return None\n",
-        broken.prompt: "    return (\n",
-        looping.prompt: "    while True:\n        pass\n",
+        # completions start with the newline model_prompt leaves out; text after a stop is cut
+        model_prompt(right): "\n" + right.solution + "\n\ndef helper():\n    return 0\n",
+        model_prompt(wrong): "\n    return None\n",
+        model_prompt(broken): "\n    return (\n",
+        model_prompt(looping): "\n    while True:\n        pass\n",
     })
     passed = evaluate_code([right, wrong, broken, looping], model, timeout_s=1.0, progress=False)
     assert passed == [True, False, False, False]
     (prompts, stop), = model.calls
-    assert prompts == [t.prompt for t in (right, wrong, broken, looping)] and stop == CODE_STOP
+    assert prompts == [t.prompt.rstrip("\n") for t in (right, wrong, broken, looping)] and stop == CODE_STOP
+    assert not any(p.endswith("\n") for p in prompts)  # our BPE merges a newline with the next indentation
 
 
 def test_reference_bodies_all_pass(tasks):
-    model = Scripted({t.prompt: t.solution for t in tasks})
+    model = Scripted({model_prompt(t): "\n" + t.solution for t in tasks})
     assert evaluate_code(tasks, model, progress=False) == [True] * len(tasks)
 
 
 def test_top_level_code_after_the_body_is_dropped(tasks):
     """A completion that goes on at top level (not a stop string) must not run before the tests."""
     task = tasks[0]
-    model = Scripted({task.prompt: "    return None\nimport sys\nsys.exit(0)\n"})
+    model = Scripted({model_prompt(task): "\n    return None\nimport sys\nsys.exit(0)\n"})
     assert evaluate_code([task], model, progress=False) == [False]
 
 

@@ -142,7 +142,10 @@ def score_checkpoint(checkpoint: str | Path, spec: BaseEval, params: Params, pro
                 return [_record(p, NLL, v) for p, v in zip(problems, solution_nll(m, tok, problems, shots))]
             records += _cached(checkpoint / "evals" / f"{name}_{NLL}_{_key(ids, shot_ids)}.json", nll)
     if spec.code_tasks:
-        records += _cached(checkpoint / "evals" / f"code_{_key([t.id for t in spec.code_tasks], budget)}.json",
+        from dsmath_lib.eval.code import model_prompt
+
+        prompts = [model_prompt(t) for t in spec.code_tasks]  # what the model sees: a harness change is a new key
+        records += _cached(checkpoint / "evals" / f"code_{_key(prompts, budget)}.json",
                            lambda: _code_records(spec.code_tasks, greedy_fn(), cfg, progress))
     return records
 

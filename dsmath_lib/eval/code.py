@@ -9,7 +9,11 @@
 `generate_fn(prompts, stop) -> list[str]` is the same callable as the math harness's
 (dsmath_lib.eval.prompting.GenerateFn): the model continues the raw prompt (a def line and docstring,
 no chat tokens: the code benchmark tests base models, paper Tables 6-7) and stops at CODE_STOP, the
-strings that begin something other than the function's body. The completion is cut at the first stop
+strings that begin something other than the function's body. The model sees the prompt without its final
+newline (`model_prompt`): our byte-level BPE merges a newline with the next line's indentation into one
+token, so a prompt that ends in a bare newline leaves the model at a token boundary that in training only
+ever precedes an unindented line, and it starts a new `def` instead of the body (measured at tiny scale:
+pass@1 0% with the newline, see the test). The completion is cut at the first stop
 string (even when the generator ignored them) and at the first line that is not indented, then
 `prompt + body + tests` runs in the sandbox (dsmath_lib.eval.sandbox: a separate process with time,
 memory and process limits and no network); a task passes when that program exits cleanly, i.e. every
@@ -48,6 +52,16 @@ def function_body(completion: str, stop: Sequence[str] = tuple(CODE_STOP)) -> st
     return "".join(lines[:top])
 
 
+def model_prompt(task: CodeTask) -> str:
+    """The prompt the model continues: the task's prompt without its final newline (see the module docstring).
+
+    >>> from dsmath_lib.synth.code import CodeTask
+    >>> model_prompt(CodeTask("t/0", "def f(n):" + chr(10), "f", "", "", 1, "affine"))
+    'def f(n):'
+    """
+    return task.prompt.rstrip("\n")
+
+
 def code_program(task: CodeTask, completion: str) -> str:
     """What the sandbox runs: the prompt, the model's body, then the task's asserts.
 
@@ -58,14 +72,15 @@ def code_program(task: CodeTask, completion: str) -> str:
         return n + 1
     assert inc(1) == 2
     """
-    body = completion if completion.endswith("\n") else completion + "\n"
+    body = completion.lstrip("\n")  # the model's completion starts with the newline model_prompt left out
+    body = body if body.endswith("\n") else body + "\n"
     return task.prompt + body + task.tests
 
 
 def evaluate_code(tasks: Sequence[CodeTask], generate_fn: GenerateFn, timeout_s: float = 5.0, workers: int = 2,
                   progress: bool = True) -> list[bool]:
     """Greedy completion of every task (one generate_fn call), run with its tests; passed[i] for tasks[i]."""
-    completions = generate_fn([task.prompt for task in tasks], list(CODE_STOP))
+    completions = generate_fn([model_prompt(task) for task in tasks], list(CODE_STOP))
     if len(completions) != len(tasks):
         raise ValueError(f"evaluate_code: generate_fn returned {len(completions)} completions for {len(tasks)} "
                          "prompts")
