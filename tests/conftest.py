@@ -17,3 +17,14 @@ def shared_data():
     if not paths.SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {paths.SHARED_DATA} not present")
     return paths.SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _fresh_accelerate_state():
+    """accelerate keeps process-wide singleton state: a test that builds trl's trainer (which sets bf16)
+    must not leak it into a later test of the same worker that trains in float32."""
+    yield
+    import sys
+
+    if "accelerate.state" in sys.modules:  # never import accelerate just to reset it
+        sys.modules["accelerate.state"].AcceleratorState._reset_state(reset_partial_state=True)
