@@ -37,7 +37,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dsmath_lib.config import Params, PretrainConfig
-from dsmath_lib.eval.base import CODE, NLL, BaseEval, score_checkpoint
+from dsmath_lib.eval.base import CODE, NLL, BaseEval, score_checkpoint, seed_averaged_interval
 from dsmath_lib.eval.metrics import bootstrap_ci
 from dsmath_lib.eval.runner import PAPER_COLUMN
 
@@ -225,14 +225,6 @@ def measure_name(benchmark: str, mode: str) -> str:
     return {"cot-fewshot": column, "pot": f"{column}+Python", NLL: f"{column} NLL"}.get(mode, f"{column} {mode}")
 
 
-def cell(scores: pd.DataFrame, seed: int = 0) -> tuple[float, float, float, int]:
-    """(mean, CI low, CI high, problems) of one arm and measure: per-problem scores averaged over seeds,
-    then the mean over problems with a 95% percentile bootstrap interval over problems."""
-    per_problem = scores.groupby("id")["score"].mean().to_numpy()  # (P,) seed-averaged
-    lo, hi = bootstrap_ci(per_problem, seed=seed)
-    return float(per_problem.mean()), lo, hi, len(per_problem)
-
-
 def results_table(scores: pd.DataFrame, arms: Sequence[Arm], paper: Mapping[str, Mapping[str, float]],
                   seed: int = 0) -> pd.DataFrame:
     """One row per arm: each measure as 'mean [low, high]' (accuracy in %, NLL in nats/token), the seeds it
@@ -244,7 +236,7 @@ def results_table(scores: pd.DataFrame, arms: Sequence[Arm], paper: Mapping[str,
                "paper row": arm.paper_row or "-"}
         for (benchmark, mode), part in mine.groupby(["benchmark", "mode"], sort=False):
             name, scale = measure_name(benchmark, mode), (1.0 if mode == NLL else 100.0)
-            mean, lo, hi, _ = cell(part, seed)
+            mean, lo, hi, _ = seed_averaged_interval(part, seed)
             row[f"{name} (ours)"] = f"{scale * mean:.1f} [{scale * lo:.1f}, {scale * hi:.1f}]"
             paper_key = {"code pass@1": "HumanEval"}.get(name, name)
             if mode != NLL:

@@ -168,12 +168,19 @@ def summary_table(scores, by: Sequence[str] = ("model",), seed: int = 0):
     NLL in nats. Several seeds of one group are averaged per problem first."""
     import pandas as pd
 
-    from dsmath_lib.eval.metrics import bootstrap_ci
-
     rows = []
     for key, part in scores.groupby([*by, "benchmark", "mode"], sort=False):
-        per_problem = part.groupby("id")["score"].mean().to_numpy()  # (P,)
-        lo, hi = bootstrap_ci(per_problem, seed=seed)
-        rows.append(dict(zip([*by, "benchmark", "mode"], key)) | {"problems": len(per_problem),
-                    "mean": float(per_problem.mean()), "ci_low": lo, "ci_high": hi})
+        mean, lo, hi, n = seed_averaged_interval(part, seed)
+        rows.append(dict(zip([*by, "benchmark", "mode"], key)) | {"problems": n, "mean": mean, "ci_low": lo,
+                                                                   "ci_high": hi})
     return pd.DataFrame(rows)
+
+
+def seed_averaged_interval(scores, seed: int = 0) -> tuple[float, float, float, int]:
+    """(mean, CI low, CI high, problems) of one measure's records: each problem's score averaged over seeds,
+    then the mean over problems with a 95% percentile bootstrap interval over problems."""
+    from dsmath_lib.eval.metrics import bootstrap_ci
+
+    per_problem = scores.groupby("id")["score"].mean().to_numpy()  # (P,) seed-averaged
+    lo, hi = bootstrap_ci(per_problem, seed=seed)
+    return float(per_problem.mean()), lo, hi, len(per_problem)
