@@ -4,20 +4,25 @@
     packed = ablation.pack_corpora(corpus_files, tokenizer, params.model.context_length, artifacts / "packed")
     arms = ablation.corpus_arms(params.pretrain)              # Table 1; staging_arms(...) for Tables 6-8
     runs = ablation.run_arms(arms, packed, params, artifacts) # {(arm, seed): final checkpoint folder}
-    scores = ablation.score_runs(runs, spec, params)          # long table: arm, seed, benchmark, mode, id, score
+    spec = EvalSpec.from_params(params, benchmarks, shots, modes=("cot-fewshot",), nll=True)   # eval.evaluate
+    scores = ablation.score_runs(runs, spec, artifacts / "evals")   # Records (eval.records) + arm, seed
     ablation.results_table(scores, ablation.TABLE1_ROWS, TABLE1)
+    verdicts = ablation.judge(scores, findings)              # each claim per measure, from a paired interval
+    print(ablation.findings_conclusion(verdicts, table1))    # the notebook's conclusion, read from both tables
 
 An arm is a list of stages; a stage trains on a mixture of packed corpora for a number of tokens with the
 paper's optimiser and schedule (AdamW 0.9/0.95, wd 0.1, warm-up then steps to 31.6% and 10% of peak), and
-starts from the previous stage's checkpoint (the first from the untrained model of the run's seed). A
+starts from the previous stage's checkpoint (the first from the shared warm start, `warm_start`, or without
+one from the untrained model of the run's seed). A
 stage's output folder is named by a hash of everything that determines it (start checkpoint, data, tokens,
 optimiser, seed), so a stage two arms share is trained once: 03's "math only" is 02's "final corpus" run,
 03's first "general" stage is 02's "no math training" run when the token budgets are equal, and a rerun of
 a notebook finds every finished stage on disk (dsmath_lib.train resumes an interrupted one).
 
-Scores are per problem (eval.base); a table cell is the mean over problems of the seed-averaged score, with
-a 95% bootstrap interval over problems, and `paired_difference` gives the interval of a difference between
-two arms on the same problems, which is what tells an effect from noise.
+Scores are per problem (eval.evaluate's records, cached in artifacts/<scale>/evals by checkpoint content);
+a table cell is the mean over problems of the seed-averaged score, with a 95% bootstrap interval over
+problems, and `paired_difference` gives the interval of a difference between two arms on the same problems,
+which is what tells an effect from noise (both from eval.intervals, as every table of the study).
 
 Departures from the paper at small scale: token budgets of ~10^5-10^6 tokens instead of 150B / 400B, the
 first stage no longer than the math stage (the paper's 400B : 150B would triple the hour's budget), a 1M-
@@ -37,9 +42,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dsmath_lib.config import Params, PretrainConfig
-from dsmath_lib.eval.base import CODE, NLL, BaseEval, score_checkpoint, seed_averaged_interval
-from dsmath_lib.eval.metrics import bootstrap_ci
-from dsmath_lib.eval.runner import PAPER_COLUMN
+from dsmath_lib.eval.evaluate import EvalSpec, evaluate
+from dsmath_lib.eval.intervals import format_interval, parse_interval, seed_averaged, seed_averaged_interval
+from dsmath_lib.eval.intervals import paired_difference as paired_interval
+from dsmath_lib.eval.records import CODE, NLL
+from dsmath_lib.eval.tables import PAPER_COLUMN
+
+SCORE_COLUMNS = ["benchmark", "mode", "id", "level", "score", "arm", "seed"]  # the scores CSV of 02 and 03
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,24 @@ def init_checkpoint(params: Params, seed: int, artifacts: Path) -> Path:
     return path
 
 
-def stage_spec(stage: Stage, start: Path, seed: int, packed: Mapping[str, Path], params: Params, runs_dir: Path):
+def warm_start(params: Params, packed: Mapping[str, Path], artifacts: Path, tracker=None) -> Path | None:
+    """The shared warm start: params.pretrain.warm_start_tokens of general prose from notebook 00's untrained
+    model, trained once (its run folder is named by digest, so 03 finds 02's); None when the budget is 0."""
+    from dsmath_lib.train import run
+
+    tokens = params.pretrain.warm_start_tokens
+    if tokens <= 0:
+        return None
+    stage = Stage((("general", tokens),))
+    spec = stage_spec(stage, init_checkpoint(params, params.seed, artifacts), params.seed, packed, params,
+                      artifacts / "runs", label="warm start")
+    spec.curve_points = 0
+    spec.out = str(artifacts / "runs" / f"warm-start-{spec.digest()[:12]}")
+    return Path(run(spec, accelerate_config=params.pretrain.accelerate_config, tracker=tracker).checkpoint)
+
+
+def stage_spec(stage: Stage, start: Path, seed: int, packed: Mapping[str, Path], params: Params, runs_dir: Path,
+               label: str = ""):
     """The TrainSpec of one stage, in a folder named by its corpora, seed and spec digest. The card says only
     what the stage is (not which arm or notebook asked for it), so two arms sharing a stage share one run."""
     from dsmath_lib.train import pretrain_spec
@@ -156,7 +182,7 @@ def stage_spec(stage: Stage, start: Path, seed: int, packed: Mapping[str, Path],
     if missing:
         raise KeyError(f"stage needs corpora {missing}; packed: {sorted(packed)}")
     names = "+".join(n for n, _ in stage.sources)
-    card = {"name": f"{names} seed {seed}", "stage": "base",
+    card = {"name": label or f"{names} seed {seed}", "stage": "base",
             "description": " + ".join(f"{n} {t:,} tokens" for n, t in stage.sources) + f" from {Path(start).name}"}
     spec = pretrain_spec(params.pretrain, params.model, init=start, out="", data=[packed[n] for n, _ in stage.sources],
                          tokens=stage.tokens, weights=[n / stage.tokens for _, n in stage.sources], seed=seed, card=card)
@@ -166,13 +192,16 @@ def stage_spec(stage: Stage, start: Path, seed: int, packed: Mapping[str, Path],
 
 def run_arms(arms: Sequence[Arm], packed: Mapping[str, Path], params: Params, artifacts: Path,
              tracker=None) -> dict[tuple[str, int], list[Path]]:
-    """Train every arm for each of its seeds; {(arm name, seed): [final checkpoint of each stage]}."""
+    """Train every arm for each of its seeds; {(arm name, seed): [final checkpoint of each stage]}. With a warm
+    start, every arm and seed continues from it (a seed then sets the data order); without, from the untrained
+    model of its seed."""
     from dsmath_lib.train import run
 
+    shared = warm_start(params, packed, artifacts, tracker)
     out: dict[tuple[str, int], list[Path]] = {}
     for arm in arms:
         for seed in arm.seeds:
-            start, done = init_checkpoint(params, seed, artifacts), []
+            start, done = shared or init_checkpoint(params, seed, artifacts), []
             for stage in arm.stages:
                 spec = stage_spec(stage, start, seed, packed, params, artifacts / "runs")
                 start = Path(run(spec, accelerate_config=params.pretrain.accelerate_config, tracker=tracker).checkpoint)
@@ -190,16 +219,16 @@ def curve_checkpoints(checkpoint: Path) -> list[tuple[int, Path]]:
 
 
 # ------------------------------------------------------------------------------------------------ scores
-def score_runs(runs: Mapping[tuple[str, int], list[Path]], spec: BaseEval, params: Params) -> pd.DataFrame:
-    """Every measure of `spec` on the final checkpoint of every run: arm, seed, benchmark, mode, id, score."""
+def score_runs(runs: Mapping[tuple[str, int], list[Path]], spec: EvalSpec, cache_dir: Path | None) -> pd.DataFrame:
+    """eval.evaluate of `spec` on the final checkpoint of every run: its Records plus arm and seed, one row each."""
     frames = []
     for (arm, seed), stages in tqdm(runs.items(), desc="scoring runs"):
-        records = score_checkpoint(stages[-1], spec, params)
+        records = evaluate(stages[-1], spec, cache_dir, name=Path(stages[-1]).parent.name)
         frames.append(pd.DataFrame(records).assign(arm=arm, seed=seed))
     return pd.concat(frames, ignore_index=True)
 
 
-def score_curves(runs: Mapping[tuple[str, int], list[Path]], spec: BaseEval, params: Params) -> pd.DataFrame:
+def score_curves(runs: Mapping[tuple[str, int], list[Path]], spec: EvalSpec, cache_dir: Path | None) -> pd.DataFrame:
     """The measures of `spec` at every learning-curve point of every run's last stage, plus `tokens`
     (counted over all stages, so a two-stage arm's curve starts where its first stage ended)."""
     from dsmath_lib.model import read_card
@@ -208,7 +237,7 @@ def score_curves(runs: Mapping[tuple[str, int], list[Path]], spec: BaseEval, par
     for (arm, seed), stages in tqdm(runs.items(), desc="scoring curves"):
         before = sum(int(read_card(s).get("tokens", 0)) for s in stages[:-1])
         for tokens, folder in curve_checkpoints(stages[-1]):
-            records = score_checkpoint(folder, spec, params)
+            records = evaluate(folder, spec, cache_dir, name=f"{Path(stages[-1]).parent.name}@{tokens}")
             frames.append(pd.DataFrame(records).assign(arm=arm, seed=seed, tokens=before + tokens))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -237,7 +266,7 @@ def results_table(scores: pd.DataFrame, arms: Sequence[Arm], paper: Mapping[str,
         for (benchmark, mode), part in mine.groupby(["benchmark", "mode"], sort=False):
             name, scale = measure_name(benchmark, mode), (1.0 if mode == NLL else 100.0)
             mean, lo, hi, _ = seed_averaged_interval(part, seed)
-            row[f"{name} (ours)"] = f"{scale * mean:.1f} [{scale * lo:.1f}, {scale * hi:.1f}]"
+            row[f"{name} (ours)"] = format_interval(mean, lo, hi, scale)
             paper_key = {"code pass@1": "HumanEval"}.get(name, name)
             if mode != NLL:
                 value = paper.get(arm.paper_row, {}).get(paper_key)
@@ -248,18 +277,17 @@ def results_table(scores: pd.DataFrame, arms: Sequence[Arm], paper: Mapping[str,
 
 def paired_difference(scores: pd.DataFrame, a: str, b: str, seed: int = 0) -> pd.DataFrame:
     """Arm a minus arm b on the problems both saw, per measure: the difference of seed-averaged per-problem
-    scores, with a 95% paired bootstrap interval; 'resolved' when the interval excludes 0."""
+    scores, with a 95% paired bootstrap interval (eval.intervals); 'resolved' when the interval excludes 0."""
     rows = []
     for (benchmark, mode), part in scores.groupby(["benchmark", "mode"], sort=False):
-        means = part.groupby(["arm", "id"])["score"].mean().unstack(0)
-        if a not in means or b not in means:
+        arms = set(part["arm"])
+        if a not in arms or b not in arms:
             continue
-        diff = (means[a] - means[b]).dropna().to_numpy()  # (P,)
-        lo, hi = bootstrap_ci(diff, seed=seed)
+        d = paired_interval(seed_averaged(part[part["arm"] == a]), seed_averaged(part[part["arm"] == b]), seed)
         scale = 1.0 if mode == NLL else 100.0
         rows.append({"measure": measure_name(benchmark, mode), "comparison": f"{a} minus {b}",
-                     "difference": round(scale * float(diff.mean()), 2), "ci_low": round(scale * lo, 2),
-                     "ci_high": round(scale * hi, 2), "problems": len(diff), "resolved": bool(lo > 0 or hi < 0)})
+                     "difference": round(scale * d.mean, 2), "ci_low": round(scale * d.ci_low, 2),
+                     "ci_high": round(scale * d.ci_high, 2), "problems": d.problems, "resolved": d.resolved})
     return pd.DataFrame(rows)
 
 
@@ -333,6 +361,55 @@ def judge(scores: pd.DataFrame, findings: Sequence[Finding], seed: int = 0) -> p
             rows.append({"claim": finding.claim, "measure": measure, "gain": round(sign * d["difference"], 2),
                          "ci_low": lo, "ci_high": hi, "verdict": verdict})
     return pd.DataFrame(rows, columns=["claim", "measure", "gain", "ci_low", "ci_high", "verdict"])
+
+
+VERDICT_WORDS = {"reproduced": "the interval of the gain lies above 0",
+                 "reversed": "the interval lies below 0: the opposite holds here",
+                 "not resolved": "the interval spans 0: no difference told from noise"}
+
+
+def _gain_text(row: Mapping) -> str:
+    unit = "nats/token" if str(row["measure"]).endswith("NLL") else "points"
+    return f"{row['measure']} {row['gain']:+.2f} {unit} [95% CI {row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
+
+
+def _accuracy_range(table: pd.DataFrame) -> str:
+    """One sentence: the lowest and highest accuracy cell of a results_table, with setting and measure."""
+    table = table.drop_duplicates("setting")
+    columns = [c for c in table.columns if c.endswith(" (ours)") and not c.endswith(" NLL (ours)")]
+    cells = [(parse_interval(v)[0], s, c[: -len(" (ours)")]) for c in columns for s, v in zip(table["setting"], table[c])]
+    cells = [c for c in cells if c[0] == c[0]]  # drop NaN ('-')
+    if not cells:
+        return "The table has no accuracy column."
+    (lo, lo_s, lo_m), (hi, hi_s, hi_m) = min(cells), max(cells)
+    return (f"Accuracy across the {len(table)} settings ranges from {lo:.1f}% ({lo_s}, {lo_m}) "
+            f"to {hi:.1f}% ({hi_s}, {hi_m}).")
+
+
+def findings_conclusion(verdicts: pd.DataFrame, table: pd.DataFrame) -> str:
+    """The notebook's conclusion as markdown, read from judge's verdicts and a results_table: one bullet per
+    claim (its verdicts, each measure's gain with its 95% interval; points of accuracy, nats/token of NLL
+    with the sign turned so that positive is better) and one sentence on the range of accuracy in the table.
+
+    >>> verdicts = pd.DataFrame({"claim": ["a beats b"] * 2, "measure": ["GSM8K", "GSM8K NLL"], "gain": [1.5, 0.4],
+    ...                          "ci_low": [-1.0, 0.2], "ci_high": [4.0, 0.6], "verdict": ["not resolved", "reproduced"]})
+    >>> table = pd.DataFrame({"setting": ["a", "b"], "GSM8K (ours)": ["3.0 [1.0, 5.0]", "1.5 [0.0, 3.0]"],
+    ...                       "GSM8K NLL (ours)": ["2.1 [2.0, 2.2]", "2.5 [2.4, 2.6]"]})
+    >>> print(findings_conclusion(verdicts, table))
+    - **a beats b**: reproduced on GSM8K NLL +0.40 nats/token [95% CI +0.20, +0.60] (the interval of the gain lies above 0); not resolved on GSM8K +1.50 points [95% CI -1.00, +4.00] (the interval spans 0: no difference told from noise).
+    - Accuracy across the 2 settings ranges from 1.5% (b, GSM8K) to 3.0% (a, GSM8K).
+    """
+    lines = []
+    for claim, rows in verdicts.groupby("claim", sort=False):
+        parts = []
+        for verdict in ("reproduced", "reversed", "not resolved"):
+            part = rows[rows["verdict"] == verdict]
+            if len(part):
+                gains = " and ".join(_gain_text(r) for r in part.to_dict("records"))
+                parts.append(f"{verdict} on {gains} ({VERDICT_WORDS[verdict]})")
+        lines.append(f"- **{claim}**: " + "; ".join(parts) + ".")
+    lines.append(f"- {_accuracy_range(table)}")
+    return "\n".join(lines)
 
 
 def publish_base(scores: pd.DataFrame, runs: Mapping[tuple[str, int], list[Path]], measures: Sequence[str],

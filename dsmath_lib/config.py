@@ -121,7 +121,7 @@ class MiningConfig:
 
 @dataclass
 class EvalConfig:
-    """Evaluation (dsmath_lib.eval.runner, notebook 07): benchmarks, prompting, sampling budget, grading."""
+    """Evaluation (dsmath_lib.eval.evaluate, notebooks 02-07): benchmarks, prompting, sampling budget, grading."""
 
     benchmarks: list[str] = field(default_factory=lambda: ["synth-gsm", "synth-math"])  # gpu/paper: gsm8k, math500 / math
     n_problems: int = 0  # first n problems of each benchmark's test set; 0 = all of it
@@ -143,6 +143,9 @@ class PretrainConfig:
     The model is `model` (its size derives width, depth and peak LR); the paper runs these ablations at 1.3B.
     """
 
+    warm_start_tokens: int = 0  # general-prose tokens trained once from the untrained model; every arm of 02-03
+    # continues from that one checkpoint, as the paper's arms all continue DeepSeek-LLM 1.3B (§2.2); 0 = arms start
+    # from the untrained model of their seed
     math_tokens: int = 150_000_000_000  # tokens of the math stage of every run (paper Tables 1, 6-8: 150B)
     first_stage_tokens: int = 400_000_000_000  # general or code stage before math, and the code share of the mix (paper: 400B)
     batch_size: int = 512  # sequences of model.context_length per optimiser step (paper 1.3B runs: not given)
@@ -172,12 +175,17 @@ class SFTConfig:
     source: str = "world"  # "world": the embedded world's train problems; else a local JSONL path or a hub dataset name
     formats: list[str] = field(default_factory=lambda: ["cot", "pot", "tool"])  # chain-of-thought, program-of-thought,
     # tool-integrated (paper §3: all three)
+    format_shares: list[float] = field(default_factory=list)  # share of the world's problems written in each of
+    # `formats` (aligned with it); [] = every problem in every format (paper: the mix of its 776K is not given)
     n_examples: int = 0  # examples used; 0 = all (paper: 776K)
     steps: int = 500  # optimiser steps (paper: 500)
     batch_size: int = 256  # packed sequences of model.context_length per step (paper: 256 of 4K)
     micro_batch_size: int = 8  # sequences per forward/backward on one process
     lr: float = 5e-5  # constant learning rate (paper: 5e-5 at 7B)
     warmup_steps: int = 0  # the paper's SFT LR is constant
+    decay_at: list[float] = field(default_factory=list)  # multi-step decay points as shares of the run; [] = the
+    # paper's constant LR
+    decay_to: list[float] = field(default_factory=list)  # LR as shares of the constant one after each point
     weight_decay: float = 0.1  # AdamW as in pretraining (paper: not given for SFT)
     grad_clip: float = 1.0
     eval_problems: int = 0  # problems per benchmark for 04's table; 0 = the whole test set

@@ -98,22 +98,29 @@ def tool_response(problem: Problem, opening: str) -> str:
             f"{answer_line(problem.answer, 'latex')}{EOS}")
 
 
-def world_examples(problems: Sequence[Problem], formats: Sequence[str], seed: int = 0) -> list[SFTExample]:
+def world_examples(problems: Sequence[Problem], formats: Sequence[str], seed: int = 0,
+                   shares: Sequence[float] = ()) -> list[SFTExample]:
     """One example per problem per format (no "pot" or "tool" example for a problem without a program),
-    shuffled with `seed`.
+    shuffled with `seed`. `shares`, aligned with `formats`, writes only the first share of the problems in
+    that format (() = every problem in every format).
 
     >>> p = Problem("t/0", "t", "2+3?", "2 + 3 = 5\\nThe answer is 5.", "5", "numeric", program="print(2 + 3)\\n")
     >>> sorted(e.format for e in world_examples([p], ["cot", "pot", "tool"]))
     ['cot', 'pot', 'tool']
+    >>> sorted(e.format for e in world_examples([p, p, p, p], ["cot", "pot"], shares=[1.0, 0.5]))
+    ['cot', 'cot', 'cot', 'cot', 'pot', 'pot']
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown SFT formats {unknown}; choose from {', '.join(FORMATS)}")
+    if shares and (len(shares) != len(formats) or not all(0 <= s <= 1 for s in shares)):
+        raise ValueError(f"SFT format shares {list(shares)} must be one share in [0, 1] per format {list(formats)}")
+    limits = {fmt: round(share * len(problems)) for fmt, share in zip(formats, shares)}
     rng = random.Random(f"dsmath-sft:{seed}")
     examples = []
-    for problem in problems:
+    for index, problem in enumerate(problems):
         for fmt in formats:
-            if fmt != "cot" and not problem.program:
+            if (fmt != "cot" and not problem.program) or index >= limits.get(fmt, len(problems)):
                 continue
             response = {"cot": lambda: cot_response(problem), "pot": lambda: pot_response(problem),
                         "tool": lambda: tool_response(problem, rng.choice(TOOL_OPENINGS))}[fmt]()

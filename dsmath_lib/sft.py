@@ -6,12 +6,14 @@
     spec = sft.spec(params, base, data, artifacts / "runs")                          # a TrainSpec
     result = dsmath_lib.train.run(spec)                                               # out/final
     sft.publish(result.checkpoint, artifacts / "checkpoints" / "instruct")
+    print(sft.conclusion(top1_table(runs)))   # the notebook's conclusion, read from eval.table5's top-1 table
 
 The data: with `sft.source: world`, the embedded world's training problems, each in the formats of
 `sft.formats` (chain-of-thought, program-of-thought, tool-integrated: dsmath_lib.instruct), in a chat turn
 with no system prompt; otherwise a local JSONL file or a hub dataset (instruct.read_examples). Examples are
 packed next-fit into rows of the context length, the loss on response tokens only (tool outputs, written by
-the harness, masked), with a constant learning rate, as the paper does.
+the harness, masked), at a constant learning rate as the paper does, or one that steps down
+(`sft.decay_at` / `sft.decay_to`).
 
 Departures from the paper at small scale: tens of thousands of generated examples instead of 776K written
 ones, a few hundred steps of 16 rows of 512 tokens instead of 500 steps of 256 rows of 4K, and a learning
@@ -29,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from dsmath_lib.config import Params, SFTConfig
+from dsmath_lib.eval.intervals import parse_interval
 from dsmath_lib.instruct import SFTExample, read_examples, response_mask_spans, world_examples
 
 
@@ -38,13 +41,13 @@ def load_examples(cfg: SFTConfig, world_dir: Path, seed: int = 0) -> list[SFTExa
     smaller than the world still covers every family and level."""
     if cfg.source != "world":
         return read_examples(cfg.source, limit=cfg.n_examples)
-    from dsmath_lib.eval.runner import load_shot_pool
+    from dsmath_lib.eval.benchmarks import load_shot_pool
 
     problems = load_shot_pool(world_dir)
     random.Random(f"dsmath-sft-problems:{seed}").shuffle(problems)
     if cfg.n_examples:
         problems = problems[: -(-cfg.n_examples // len(cfg.formats))]  # ceil: every format of each problem
-    examples = world_examples(problems, cfg.formats, seed=seed)
+    examples = world_examples(problems, cfg.formats, seed=seed, shares=cfg.format_shares)
     return examples[: cfg.n_examples] if cfg.n_examples else examples
 
 
@@ -91,3 +94,39 @@ def publish(checkpoint: Path, target: Path, notebook: str = "04_sft") -> Path:
 
     return copy_checkpoint(checkpoint, target, {"name": "instruct", "notebook": notebook, "stage": "instruct",
                                                 "description": "SFT of the base model (CoT, PoT, tool-integrated)"})
+
+
+def _versus(cell: str, reference: str) -> str:
+    """Where one interval cell lies against another: above, below, or overlapping it."""
+    (_, lo, hi), (_, ref_lo, ref_hi) = parse_interval(cell), parse_interval(reference)
+    return "above" if lo > ref_hi else "below" if hi < ref_lo else "overlapping"
+
+
+def conclusion(table: pd.DataFrame, before: str = "base", after: str = "instruct") -> str:
+    """The notebook's conclusion as markdown, read from eval.table5.top1_table: per benchmark, the `after`
+    model's top-1 in each of its settings against the `before` model's (few-shot CoT), with their 95%
+    intervals, the paper's 7B number where it has one, and whether each interval lies above, below or
+    overlapping the reference's (two intervals compared, not a paired test).
+
+    >>> table = pd.DataFrame({"setting": ["few-shot CoT", "CoT", "PoT"], "model": ["base", "instruct", "instruct"],
+    ...                       "GSM8K (ours)": ["2.0 [0.0, 5.0]", "9.0 [6.0, 12.0]", "1.0 [0.0, 3.0]"],
+    ...                       "GSM8K (paper)": ["64.2", "82.9", "-"]})
+    >>> print(conclusion(table))
+    - **GSM8K**: instruct zero-shot CoT 9.0% [6.0, 12.0] (paper 82.9), above; PoT 1.0% [0.0, 3.0], overlapping; against base few-shot CoT 2.0% [0.0, 5.0] (paper 64.2).
+    """
+    columns = [c[: -len(" (ours)")] for c in table.columns if c.endswith(" (ours)")]
+    reference_rows = table[table["model"] == before]
+    lines = []
+    for column in columns:
+        def cell(row) -> str:
+            mean, lo, hi = parse_interval(row[f"{column} (ours)"])
+            paper = row.get(f"{column} (paper)", "-")
+            return f"{row['setting']} {mean:.1f}% [{lo:.1f}, {hi:.1f}]" + ("" if paper in ("-", None) else f" (paper {paper})")
+        if reference_rows.empty:
+            lines.append(f"- **{column}**: no {before} row to compare with.")
+            continue
+        reference = reference_rows.iloc[0]
+        parts = [f"{cell(r)}, {_versus(r[column + ' (ours)'], reference[column + ' (ours)'])}"
+                 for _, r in table[table["model"] == after].iterrows()]
+        lines.append(f"- **{column}**: {after} zero-shot " + "; ".join(parts) + f"; against {before} {cell(reference)}.")
+    return "\n".join(lines)

@@ -109,7 +109,7 @@ def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
     """Two arms sharing their first stage: the stage trains once; scores, curves and the base come out."""
     import json
 
-    from dsmath_lib.eval.base import BaseEval
+    from dsmath_lib.eval.evaluate import EvalSpec
     from dsmath_lib.model import build_model, read_card, save_model
     from dsmath_lib.problem import Problem
     from dsmath_lib.tokenizer import train_tokenizer
@@ -138,12 +138,13 @@ def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
     assert runs[("general only", 0)] == runs[("general, then math", 0)][:1]
     problems = [Problem(f"synth-gsm/test/{i}", "synth-gsm", f"{i} + {i}?", f"{i} + {i} = {2 * i}\nThe answer is {2 * i}.",
                         str(2 * i), "numeric", level=1) for i in range(3)]
-    spec = BaseEval({"synth-gsm": problems}, {"synth-gsm": problems[:1]}, modes=(), nll=True)
-    scores = ablation.score_runs(runs, spec, params)
-    assert len(scores) == 3 * 3 and set(scores["mode"]) == {"nll"}
+    spec = EvalSpec.from_params(params, {"synth-gsm": problems}, {"synth-gsm": problems[:1]}, modes=(), nll=True)
+    scores = ablation.score_runs(runs, spec, artifacts / "evals")
+    assert len(scores) == 3 * 3 and set(scores["mode"]) == {"nll"} and set(ablation.SCORE_COLUMNS) <= set(scores)
+    assert len(list((artifacts / "evals").glob("*.json"))) == 3  # one NLL unit per distinct final checkpoint
     # math after general predicts a worked sum better than general text alone
     assert ablation.mean_of(scores, "general, then math", "GSM8K NLL") < ablation.mean_of(scores, "general only", "GSM8K NLL")
-    curves = ablation.score_curves(runs, spec.subset(2), params)
+    curves = ablation.score_curves(runs, spec.subset(2), artifacts / "evals")
     stage1 = read_card(runs[("general, then math", 0)][0])["tokens"]
     assert curves[curves["arm"] == "general, then math"]["tokens"].min() > stage1  # counted over both stages
     best, base = ablation.publish_base(scores.assign(score=-scores["score"]), runs, ["GSM8K NLL"],

@@ -5,7 +5,7 @@ import doctest
 import pytest
 
 from dsmath_lib.eval import code as harness
-from dsmath_lib.eval.code import CODE_STOP, code_program, evaluate_code, function_body, model_prompt
+from dsmath_lib.eval.code import CODE_STOP, code_attempts, code_program, evaluate_code, function_body, model_prompt
 from dsmath_lib.synth.code import code_benchmark
 
 
@@ -39,6 +39,13 @@ def test_correct_wrong_broken_and_looping_bodies(tasks):
     (prompts, stop), = model.calls
     assert prompts == [t.prompt.rstrip("\n") for t in (right, wrong, broken, looping)] and stop == CODE_STOP
     assert not any(p.endswith("\n") for p in prompts)  # our BPE merges a newline with the next indentation
+
+
+def test_code_attempts_return_the_body_that_ran(tasks):
+    right, wrong = tasks[:2]
+    model = Scripted({model_prompt(right): "\n" + right.solution + "\ndef other():\n", model_prompt(wrong): "\n    return None\n"})
+    done = code_attempts([right, wrong], model, timeout_s=1.0, progress=False)
+    assert done == [(function_body("\n" + right.solution), True), ("\n    return None\n", False)]
 
 
 def test_reference_bodies_all_pass(tasks):

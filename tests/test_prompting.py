@@ -137,3 +137,26 @@ def test_unknown_mode():
 
 def test_chat_prompt_suffix():
     assert chat_prompt("Q", suffix="S") == f"{USER}Q\nS{ASSISTANT}"
+
+
+def test_grade_attempts_honours_the_grading_timeout(monkeypatch):
+    seen = {}
+
+    def fake_grade_many(preds, golds, workers=2, timeout_s=5.0, progress=True):
+        seen["timeout_s"] = timeout_s
+        return [p == g for p, g in zip(preds, golds)]
+
+    monkeypatch.setattr(prompting, "grade_many", fake_grade_many)
+    attempts = solve([problem(0), problem(1, "7")], ScriptedModel(lambda p, _: "\\boxed{42}"), "cot-chat")
+    assert grade_attempts(attempts, [problem(0), problem(1, "7")], timeout_s=0.5, progress=False) == [True, False]
+    assert seen["timeout_s"] == 0.5
+
+
+def test_prompts_for_is_what_solve_sends():
+    shots = [problem(100 + i, str(i), program=f"print({i})") for i in range(2)]
+    for mode, given in (("cot-fewshot", shots), ("cot-chat", ()), ("pot", shots), ("pot", ()), ("tool-chat", ())):
+        model = ScriptedModel(lambda p, _: "\\boxed{42}" + CODE_END)
+        attempts = solve([problem(0), problem(1)], model, mode, shots=given, max_executions=0)
+        assert [a.prompt for a in attempts] == prompting.prompts_for([problem(0), problem(1)], mode, given), mode
+    with pytest.raises(ValueError, match="unknown prompting mode"):
+        prompting.prompts_for([problem(0)], "cot", ())

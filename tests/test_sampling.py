@@ -1,5 +1,6 @@
-"""Tests for dsmath_lib.sampling: the batched KV-cache loop against a no-cache reference, seeds, top-p,
-stop strings, eos, grouping of samples and logprobs."""
+"""Tests for dsmath_lib.sampling: the batched KV-cache loop against a no-cache reference and HF generate,
+the lean engine against the reference engine (greedy, seeded samples, logprobs, eos and stop strings as rows
+leave the batch), shared-prefix groups, the random-stream contract, and the fallback for other models."""
 
 import os
 
@@ -10,6 +11,7 @@ import doctest
 
 import pytest
 import torch
+from transformers import GPT2Config, GPT2LMHeadModel, Qwen2Config, Qwen2ForCausalLM
 
 from dsmath_lib import sampling as S
 from dsmath_lib.config import ModelConfig
@@ -111,20 +113,21 @@ def test_sampled_logprobs_match_the_tempered_model(model, tok):
     assert weight.grad is not None
 
 
-def test_pad_and_bos_are_never_sampled(model, tok):
+@pytest.mark.parametrize("engine", ["lean", "reference"])
+def test_pad_and_bos_are_never_sampled(model, tok, engine):
     banned = [tok.pad_token_id, tok.bos_token_id]
     assert S.never_sampled(tok, {tok.eos_token_id}) == sorted(banned)
     assert tok.pad_token_id not in S.never_sampled(tok, {tok.pad_token_id})  # an eos that is also pad stays
 
     def favour_banned(module, args, out):  # a model that would almost always pick pad or bos
-        out.logits[..., banned] += 50.0
+        out[..., banned] += 50.0
         return out
 
-    hook = model.register_forward_hook(favour_banned)
+    hook = model.lm_head.register_forward_hook(favour_banned)  # both engines call lm_head
     try:
-        outs = (S.generate(model, tok, PROMPTS, max_new_tokens=6, return_logprobs=True)
+        outs = (S.generate(model, tok, PROMPTS, max_new_tokens=6, return_logprobs=True, engine=engine)
                 + S.generate(model, tok, PROMPTS, max_new_tokens=6, temperature=1.0, num_samples=4, seed=0,
-                             return_logprobs=True))
+                             return_logprobs=True, engine=engine))
     finally:
         hook.remove()
     assert all(o.n_tokens == 6 for o in outs)
@@ -167,14 +170,15 @@ def test_eos_stops_a_row_and_is_not_text(model, tok):
     assert outs[0].text == tok.decode(free[0].token_ids[:first])
 
 
-def test_loop_ends_when_all_rows_stop(model, tok):
+@pytest.mark.parametrize("engine", ["lean", "reference"])
+def test_loop_ends_when_all_rows_stop(model, tok, engine):
     free = S.generate(model, tok, PROMPTS[:1], max_new_tokens=12)
     custom = copy.deepcopy(tok)
     custom.eos_token = tok.convert_ids_to_tokens(free[0].token_ids[2])
     calls = []
-    hook = model.register_forward_hook(lambda *args: calls.append(1))
+    hook = model.lm_head.register_forward_hook(lambda *args: calls.append(1))  # one call per forward
     try:
-        out = S.generate(model, custom, PROMPTS[:1], max_new_tokens=12)[0]
+        out = S.generate(model, custom, PROMPTS[:1], max_new_tokens=12, engine=engine)[0]
     finally:
         hook.remove()
     assert out.finish_reason == "eos"
@@ -193,3 +197,182 @@ def test_overlong_request_warns_and_empty_prompt_fails(model, tok):
 def test_docstring_examples():
     result = doctest.testmod(S)
     assert result.attempted > 0 and result.failed == 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The lean engine against HF generate and the reference engine
+
+
+def hf_greedy(model, tok, prompts, n, eos_id):
+    """HF model.generate, greedy, left-padded, pad and bos suppressed like the sampler: new tokens per row,
+    up to and including eos."""
+    tok.padding_side = "left"
+    try:
+        enc = tok(prompts, return_tensors="pt", padding=True)
+    finally:
+        tok.padding_side = "right"
+    with torch.no_grad():
+        seqs = model.generate(**enc, max_new_tokens=n, do_sample=False, pad_token_id=tok.pad_token_id,
+                              eos_token_id=eos_id, suppress_tokens=[tok.pad_token_id, tok.bos_token_id])
+    new = seqs[:, enc["input_ids"].shape[1] :]
+    return [row[row != tok.pad_token_id].tolist() for row in new]  # pad is never generated: it follows eos
+
+
+def assert_same(a, b, atol=1e-5):
+    """Two generate results agree: tokens, texts, finish reasons, order, and logprobs to atol."""
+    assert [(o.prompt_index, o.sample_index) for o in a] == [(o.prompt_index, o.sample_index) for o in b]
+    assert [o.token_ids for o in a] == [o.token_ids for o in b]
+    assert [(o.text, o.finish_reason) for o in a] == [(o.text, o.finish_reason) for o in b]
+    if a[0].logprobs is not None:
+        assert max(float((x.logprobs - y.logprobs).abs().max()) for x, y in zip(a, b)) <= atol
+
+
+def frequent_token(outs, rank=0):
+    """A token that occurs in many of the outputs, at different steps (a custom eos that stops rows apart)."""
+    counts = {}
+    for o in outs:
+        for t in set(o.token_ids):
+            counts[t] = counts.get(t, 0) + 1
+    return sorted(counts, key=lambda t: -counts[t])[rank]
+
+
+def with_eos(tok, token_id):
+    custom = copy.deepcopy(tok)
+    custom.eos_token = tok.convert_ids_to_tokens(token_id)
+    return custom
+
+
+def test_lean_greedy_is_token_identical_to_hf_generate(model, tok):
+    assert S.lean_supported(model)
+    outs = S.generate(model, tok, PROMPTS, max_new_tokens=16, engine="lean")
+    assert [o.token_ids for o in outs] == hf_greedy(model, tok, PROMPTS, 16, tok.eos_token_id)
+    eos_id = frequent_token(outs)  # rows now stop at different steps, in HF generate as in ours
+    custom = with_eos(tok, eos_id)
+    stopped = S.generate(model, custom, PROMPTS, max_new_tokens=16, engine="lean")
+    assert len({o.n_tokens for o in stopped}) > 1 and any(o.finish_reason == "eos" for o in stopped)
+    assert [o.token_ids for o in stopped] == hf_greedy(model, custom, PROMPTS, 16, eos_id)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(temperature=1.0, num_samples=3, seed=5),
+                                dict(temperature=0.7, top_p=0.8, num_samples=2, seed=6)])
+def test_lean_engine_equals_the_reference_engine(model, tok, kw):
+    lean = S.generate(model, tok, PROMPTS, max_new_tokens=14, return_logprobs=True, engine="lean", **kw)
+    reference = S.generate(model, tok, PROMPTS, max_new_tokens=14, return_logprobs=True, engine="reference", **kw)
+    assert_same(lean, reference)
+    assert S.generate(model, tok, PROMPTS, max_new_tokens=14, **kw)[0].token_ids == lean[0].token_ids  # auto: lean
+
+
+@pytest.mark.parametrize("engine", ["lean", "reference"])
+def test_samples_do_not_depend_on_batch_size(model, tok, engine):
+    kw = dict(max_new_tokens=10, temperature=1.0, num_samples=3, seed=7, return_logprobs=True, engine=engine)
+    assert_same(S.generate(model, tok, PROMPTS, batch_size=2, **kw),
+                S.generate(model, tok, PROMPTS, batch_size=64, **kw))
+
+
+@pytest.mark.parametrize("engine", ["lean", "reference"])
+def test_shared_prefix_group_equals_separate_copies(model, tok, engine):
+    kw = dict(max_new_tokens=12, temperature=1.0, seed=3, return_logprobs=True, engine=engine)
+    group = S.generate(model, tok, PROMPTS, num_samples=4, **kw)
+    copies = S.generate(model, tok, [p for p in PROMPTS for _ in range(4)], num_samples=1, **kw)
+    assert [(o.token_ids, o.text, o.finish_reason) for o in group] == [(o.token_ids, o.text, o.finish_reason)
+                                                                       for o in copies]
+    assert [(o.prompt_index, o.sample_index) for o in group[:5]] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]
+    assert len({tuple(o.token_ids) for o in group[:4]}) > 1  # the samples of one prompt still differ
+    gap = max(float((a.logprobs - b.logprobs).abs().max()) for a, b in zip(group, copies))
+    # lean: equal prompts are one prefill either way, so the numbers are the same; the reference engine
+    # prefills every copy itself, which can differ in rounding
+    assert gap == 0.0 if engine == "lean" else gap <= 1e-5
+
+
+def test_rows_leave_the_batch_as_they_stop(model, tok):
+    free = S.generate(model, tok, PROMPTS, max_new_tokens=16, temperature=1.0, num_samples=3, seed=2)
+    custom = with_eos(tok, frequent_token(free))
+    sizes = []  # rows in each forward of the lean engine: its embedding lookup sees every batch
+    hook = model.model.embed_tokens.register_forward_hook(lambda mod, args, out: sizes.append(args[0].shape[0]))
+    try:
+        kw = dict(max_new_tokens=16, temperature=1.0, num_samples=3, seed=2, return_logprobs=True)
+        lean = S.generate(model, custom, PROMPTS, engine="lean", **kw)
+    finally:
+        hook.remove()
+    assert_same(lean, S.generate(model, custom, PROMPTS, engine="reference", **kw))
+    lengths = [o.n_tokens for o in lean]
+    assert len(set(lengths)) > 2 and any(o.finish_reason == "eos" for o in lean)
+    decode = sizes[1:]  # sizes[0] is the prefill: each distinct prompt once
+    assert sizes[0] == len(PROMPTS) and decode[0] == len(lean)
+    assert decode == sorted(decode, reverse=True) and decode[-1] < decode[0]
+    assert sum(decode) == sum(n - 1 for n in lengths)  # a row is fed back only while it runs
+
+
+def test_stop_strings_are_found_as_decoding_every_step_finds_them(model, tok):
+    free = S.generate(model, tok, PROMPTS, max_new_tokens=20, temperature=1.0, num_samples=2, seed=4)
+    texts = "".join(o.text for o in free)
+    pieces = [texts[i : i + k] for i, k in zip(range(3, len(texts) - 3, len(texts) // 8), [1, 2, 3] * 3)]
+    kw = dict(max_new_tokens=20, temperature=1.0, num_samples=2, seed=4, return_logprobs=True)
+    stopped = 0
+    for stop in [[p] for p in pieces] + [pieces[:4], ["\n", "zz"]]:  # one to four characters; several at once
+        lean = S.generate(model, tok, PROMPTS, stop=stop, engine="lean", **kw)
+        assert_same(lean, S.generate(model, tok, PROMPTS, stop=stop, engine="reference", **kw))
+        stopped += sum(o.finish_reason == "stop" for o in lean)
+    assert stopped > len(pieces)  # rows stop at different steps, and the check has teeth
+
+
+def test_stop_triggers_are_the_tokens_that_can_end_a_stop_string(tok):
+    triggers = S.stop_triggers(tok, ["s.", "\n\n"], len(tok) + 2)
+    texts = [tok.decode([i]) for i in range(len(tok))]
+    for i, text in enumerate(texts):
+        if "." in text or "\n" in text:
+            assert triggers[i], text
+    assert triggers[len(tok):].all()  # ids the tokenizer does not know: always checked
+    assert not triggers[tok.convert_tokens_to_ids("Tom")]
+    assert triggers.sum() < len(tok) // 2  # most tokens cannot end these stop strings: no decoding after them
+
+
+def tiny_config(tok):
+    return dict(vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.pad_token_id)
+
+
+def sharpened(model):
+    """Larger weights, as for the Llama fixture, so greedy outputs vary."""
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.mul_(8)
+    return model.eval()
+
+
+def test_qwen2_with_grouped_query_attention_runs_lean(tok):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = sharpened(Qwen2ForCausalLM(Qwen2Config(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                                       num_attention_heads=4, num_key_value_heads=2,
+                                                       max_position_embeddings=128, **tiny_config(tok))))
+    assert S.lean_supported(model)  # q/k/v biases and 2 query heads per key head
+    outs = S.generate(model, tok, PROMPTS, max_new_tokens=12, engine="lean")
+    assert [o.token_ids for o in outs] == hf_greedy(model, tok, PROMPTS, 12, tok.eos_token_id)
+    kw = dict(max_new_tokens=12, temperature=1.0, num_samples=2, seed=1, return_logprobs=True)
+    assert_same(S.generate(model, tok, PROMPTS, engine="lean", **kw),
+                S.generate(model, tok, PROMPTS, engine="reference", **kw))
+
+
+def test_other_architectures_fall_back_to_the_reference_engine(tok):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = sharpened(GPT2LMHeadModel(GPT2Config(n_positions=128, n_embd=32, n_layer=2, n_head=2,
+                                                     **tiny_config(tok))))
+    assert not S.lean_supported(model)
+    with pytest.raises(ValueError, match="engine='lean'"):
+        S.generate(model, tok, PROMPTS, max_new_tokens=4, engine="lean")
+    outs = S.generate(model, tok, PROMPTS, max_new_tokens=10)
+    assert [o.token_ids for o in outs] == hf_greedy(model, tok, PROMPTS, 10, tok.eos_token_id)
+    sampled = S.generate(model, tok, PROMPTS, max_new_tokens=10, temperature=1.0, num_samples=2, seed=0)
+    assert len(sampled) == 2 * len(PROMPTS) and all(o.n_tokens == 10 for o in sampled)
+
+
+def test_a_hooked_model_gets_the_reference_engine(model, tok):
+    hook = model.register_forward_hook(lambda *args: None)  # the lean loop never calls model.forward
+    try:
+        assert not S.lean_supported(model)
+    finally:
+        hook.remove()
+    assert S.lean_supported(model)

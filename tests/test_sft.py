@@ -51,12 +51,15 @@ def test_pack_is_cached_and_masks_prompts(world_dir, tok, tmp_path):
     assert read_packed(path).tokens < data.tokens
 
 
-def test_spec_is_constant_lr_in_a_digest_folder_and_publish(tok, tmp_path):
+def test_spec_follows_the_sft_schedule_in_a_digest_folder_and_publish(tok, tmp_path):
     params = load_params(params_path("smoke"))
     run = sft.spec(params, tmp_path / "base", tmp_path / "sft.npy", tmp_path / "runs")
-    assert run.decay_at == [] and run.lr == params.sft.lr and run.card["stage"] == "instruct"
+    assert run.decay_at == params.sft.decay_at and run.decay_to == params.sft.decay_to
+    assert run.lr == params.sft.lr and run.card["stage"] == "instruct"
     assert run.tokens == params.sft.steps * params.sft.batch_size * params.model.context_length
     assert run.out == sft.spec(params, tmp_path / "base", tmp_path / "sft.npy", tmp_path / "runs").out
+    params.sft.decay_at, params.sft.decay_to = [], []  # the paper's constant LR
+    assert sft.spec(params, tmp_path / "base", tmp_path / "sft.npy", tmp_path / "runs").decay_at == []
     model = build_model(ModelConfig(size="smoke", context_length=64), tok)
     trained = save_model(model, tok, tmp_path / "run" / "final", card={"stage": "instruct", "tokens": 5})
     (trained / "evals").mkdir()

@@ -229,6 +229,8 @@ def test_spec_json_digest_and_builders(tmp_path):
     assert pre.lr == model_size("tiny-s").lr and pre.decay_at == [0.8, 0.9] and pre.curve_points == 5
     sft = sft_spec(SFTConfig(steps=5, batch_size=4), init="i", out="o", data=["d"], length=64)
     assert (sft.tokens, sft.decay_at, sft.warmup_steps, sft.lr) == (5 * 4 * 64, [], 0, 5e-5)
+    decayed = sft_spec(SFTConfig(steps=5, decay_at=[0.8], decay_to=[0.1]), init="i", out="o", data=["d"], length=64)
+    assert (decayed.decay_at, decayed.decay_to) == ([0.8], [0.1])
 
 
 def test_launch_command_forms(tmp_path):

@@ -77,13 +77,21 @@ def code_program(task: CodeTask, completion: str) -> str:
     return task.prompt + body + task.tests
 
 
-def evaluate_code(tasks: Sequence[CodeTask], generate_fn: GenerateFn, timeout_s: float = 5.0, workers: int = 2,
-                  progress: bool = True) -> list[bool]:
-    """Greedy completion of every task (one generate_fn call), run with its tests; passed[i] for tasks[i]."""
+def code_attempts(tasks: Sequence[CodeTask], generate_fn: GenerateFn, timeout_s: float = 5.0, workers: int = 2,
+                  progress: bool = True) -> list[tuple[str, bool]]:
+    """Greedy completion of every task (one generate_fn call), run with its tests: (the body the model wrote,
+    whether the tests passed) for each task."""
     completions = generate_fn([model_prompt(task) for task in tasks], list(CODE_STOP))
     if len(completions) != len(tasks):
         raise ValueError(f"evaluate_code: generate_fn returned {len(completions)} completions for {len(tasks)} "
                          "prompts")
-    programs = [code_program(task, function_body(text)) for task, text in zip(tasks, completions)]
+    bodies = [function_body(text) for text in completions]
+    programs = [code_program(task, body) for task, body in zip(tasks, bodies)]
     results = run_many(programs, timeout_s=timeout_s, workers=workers, progress=progress)
-    return [result.ok for result in results]
+    return [(body, result.ok) for body, result in zip(bodies, results)]
+
+
+def evaluate_code(tasks: Sequence[CodeTask], generate_fn: GenerateFn, timeout_s: float = 5.0, workers: int = 2,
+                  progress: bool = True) -> list[bool]:
+    """Whether each task passed its tests after greedy completion (code_attempts without the bodies)."""
+    return [ok for _, ok in code_attempts(tasks, generate_fn, timeout_s, workers, progress)]

@@ -2,7 +2,7 @@
 
     from dsmath_lib.eval.prompting import solve, grade_attempts
     attempts = solve(problems, generate_fn, "cot-chat", samples=4)     # 4 samples per problem
-    correct = grade_attempts(attempts, problems)                         # list[bool], same order
+    correct = grade_attempts(attempts, problems, timeout_s=5.0)         # list[bool], same order
     attempts[0].prompt, attempts[0].output, attempts[0].answer
 
 The model is any callable `generate_fn(prompts: list[str], stop: list[str]) -> list[str]` returning one
@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dsmath_lib.eval.grading import extract_answer, grade_many
+from dsmath_lib.eval.grading import DEFAULT_TIMEOUT_S, extract_answer, grade_many
 from dsmath_lib.eval.sandbox import SandboxResult, run_many
 from dsmath_lib.problem import Problem
 
@@ -187,10 +187,14 @@ def _run_tool_loop(prompts: list[str], generate_fn: GenerateFn, max_executions: 
     return outputs, runs
 
 
-def solve(problems: Sequence[Problem], generate_fn: GenerateFn, mode: str, shots: Sequence[Problem] = (),
-          samples: int = 1, max_executions: int = 4, timeout_s: float = 5.0, workers: int = 2) -> list[Attempt]:
-    """Prompt the model on every problem `samples` times in one mode; attempts[i * samples + j] is sample j
-    of problem i. `shots` are the few-shot examples ("cot-fewshot" needs them; "pot" uses them if given)."""
+def prompts_for(problems: Sequence[Problem], mode: str, shots: Sequence[Problem] = ()) -> list[str]:
+    """The prompt of every problem in one mode: what the model sees before it writes (one per problem).
+    `shots` are the few-shot examples ("cot-fewshot" needs them; "pot" uses them if given).
+
+    >>> p = Problem("t/0", "t", "1+1?", "1+1=2", "2", "numeric")
+    >>> prompts_for([p], "cot-chat") == [chat_prompt("1+1?")]
+    True
+    """
     if mode not in MODES:
         raise ValueError(f"unknown prompting mode {mode!r}; choose one of {', '.join(MODES)}")
     if mode == "cot-fewshot" and not shots:
@@ -199,17 +203,24 @@ def solve(problems: Sequence[Problem], generate_fn: GenerateFn, mode: str, shots
     if fewshot_pot and any(not s.program for s in shots):
         raise ValueError("mode 'pot' with shots needs shots that have programs")
     if mode == "cot-fewshot" or fewshot_pot:
-        one = [few_shot_prompt(p.question, shots, program=fewshot_pot) for p in problems]
-    else:
-        suffix = {"cot-chat": COT_SUFFIX, "pot": POT_SUFFIX, "tool-chat": TOOL_SUFFIX}[mode]
-        one = [chat_prompt(p.question, suffix) for p in problems]
+        return [few_shot_prompt(p.question, shots, program=fewshot_pot) for p in problems]
+    suffix = {"cot-chat": COT_SUFFIX, "pot": POT_SUFFIX, "tool-chat": TOOL_SUFFIX}[mode]
+    return [chat_prompt(p.question, suffix) for p in problems]
+
+
+def solve(problems: Sequence[Problem], generate_fn: GenerateFn, mode: str, shots: Sequence[Problem] = (),
+          samples: int = 1, max_executions: int = 4, timeout_s: float = 5.0, workers: int = 2) -> list[Attempt]:
+    """Prompt the model on every problem `samples` times in one mode; attempts[i * samples + j] is sample j
+    of problem i. `shots` are the few-shot examples ("cot-fewshot" needs them; "pot" uses them if given)."""
+    one = prompts_for(problems, mode, shots)
+    fewshot = mode == "cot-fewshot" or (mode == "pot" and bool(shots))
     prompts = [prompt for prompt in one for _ in range(samples)]
     kinds = [p.answer_kind for p in problems for _ in range(samples)]
     runs = [0] * len(prompts)
     if mode == "tool-chat":
         outputs, runs = _run_tool_loop(prompts, generate_fn, max_executions, timeout_s, workers)
     else:
-        stop = FEW_SHOT_STOP if mode == "cot-fewshot" or fewshot_pot else [EOS]
+        stop = FEW_SHOT_STOP if fewshot else [EOS]
         outputs = [_strip_stop(o, stop) for o in generate_fn(prompts, stop)]
     if mode == "pot":
         results = run_many([extract_program(o) for o in outputs], timeout_s=timeout_s, workers=workers,
@@ -224,8 +235,9 @@ def solve(problems: Sequence[Problem], generate_fn: GenerateFn, mode: str, shots
 
 
 def grade_attempts(attempts: Sequence[Attempt], problems: Sequence[Problem], workers: int = 2,
-                   progress: bool = True) -> list[bool]:
-    """Whether each attempt's answer equals its problem's gold answer (attempts as `solve` orders them)."""
+                   timeout_s: float = DEFAULT_TIMEOUT_S, progress: bool = True) -> list[bool]:
+    """Whether each attempt's answer equals its problem's gold answer (attempts as `solve` orders them); a
+    symbolic comparison longer than `timeout_s` (eval.grading_timeout_s) counts as wrong."""
     gold = {p.id: p.answer for p in problems}
     return grade_many([a.answer for a in attempts], [gold[a.problem_id] for a in attempts], workers=workers,
-                      progress=progress)
+                      timeout_s=timeout_s, progress=progress)

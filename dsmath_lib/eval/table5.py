@@ -1,8 +1,10 @@
 """Table 5's layout with intervals: per setting and model, top-1 and Maj@K per benchmark, paper beside ours.
 
-    from dsmath_lib.eval.table5 import table5, MODEL_LABELS
-    runs = [runner.evaluate(problems, mode, greedy_fn, sample_fn, params.eval, checkpoint="rl") ...]
+    from dsmath_lib.eval.table5 import table5, top1_table, paired_gain, MODEL_LABELS
+    runs = evaluate_checkpoints([instruct, rl], benchmarks, train, params, artifacts / "evals")   # eval.evaluate
     table5(runs)          # rows (setting, model); "GSM8K top-1 (ours)" = "12.5 [8.0, 17.0]", "(paper)" = 88.2, ...
+    top1_table(runs)      # notebook 04: top-1 only, base (few-shot CoT) and Instruct (CoT, PoT, tool-integrated)
+    paired_gain(runs, "rl", "instruct")   # RL minus Instruct per benchmark and mode, paired 95% interval
 
 Top-1 is greedy accuracy; Maj@K is the majority vote over K = min(eval.n_samples, eval.max_k) samples at
 sampling.temperature (the paper's self-consistency uses K = 64; it reports Maj@64 for the RL model on MATH
@@ -14,26 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
-from dsmath_lib.eval.metrics import bootstrap_ci
-from dsmath_lib.eval.runner import PAPER_COLUMN, SETTING, EvalRun
+from dsmath_lib.eval.intervals import interval, paired_difference
+from dsmath_lib.eval.records import EvalRun
+from dsmath_lib.eval.tables import PAPER_COLUMN, SETTING
 from dsmath_lib.paper_numbers import MATH_MAJ64_RL, TABLE5
 
 MODEL_LABELS = {"base": "DeepSeekMath-Base 7B", "instruct": "DeepSeekMath-Instruct 7B", "rl": "DeepSeekMath-RL 7B"}
-
-
-def interval(scores: Sequence[float], seed: int = 0) -> str:
-    """'mean [low, high]' in percent with a 95% bootstrap interval; '-' for no scores.
-
-    >>> interval([1, 0, 1, 1]), interval([])
-    ('75.0 [25.0, 100.0]', '-')
-    """
-    if len(scores) == 0:
-        return "-"
-    lo, hi = bootstrap_ci(scores, seed=seed)
-    return f"{100 * float(np.mean(scores)):.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
 def paper_value(setting: str, model: str, column: str, measure: str) -> str:
@@ -67,20 +57,29 @@ def table5(runs: Sequence[EvalRun], labels: Mapping[str, str] = MODEL_LABELS, se
     return pd.DataFrame(list(rows.values()))
 
 
+def top1_table(runs: Sequence[EvalRun], labels: Mapping[str, str] = MODEL_LABELS, seed: int = 0) -> pd.DataFrame:
+    """One row per (checkpoint, mode), in the order of the runs: greedy top-1 per benchmark with its 95% CI
+    ("(ours)") and the paper's number for the same setting and model ("(paper)", '-' where it has none)."""
+    rows: dict[tuple[str, str], dict] = {}
+    for run in runs:
+        setting, column = SETTING.get(run.mode, run.mode), PAPER_COLUMN.get(run.benchmark, run.benchmark)
+        row = rows.setdefault((run.checkpoint, run.mode), {"setting": setting, "model": run.checkpoint})
+        row[f"{column} (ours)"] = interval([r.score for r in run.greedy()], seed)
+        row[f"{column} (paper)"] = paper_value(setting, labels.get(run.checkpoint, run.checkpoint), column, "top-1")
+    return pd.DataFrame(list(rows.values()))
+
+
 def paired_gain(runs: Sequence[EvalRun], after: str, before: str, seed: int = 0) -> pd.DataFrame:
     """Top-1 of checkpoint `after` minus `before` per (benchmark, mode), on the same problems, in points,
-    with a 95% paired bootstrap interval; 'resolved' when the interval excludes 0."""
+    with a 95% paired bootstrap interval (intervals.paired_difference); 'resolved' when it excludes 0."""
     by = {(r.checkpoint, r.benchmark, r.mode): r for r in runs}
     rows = []
     for (checkpoint, benchmark, mode), run in by.items():
         other = by.get((before, benchmark, mode))
         if checkpoint != after or other is None:
             continue
-        a = {r["id"]: r["correct"] for r in run.records if r["decoding"] == "greedy"}
-        b = {r["id"]: r["correct"] for r in other.records if r["decoding"] == "greedy"}
-        diff = np.array([float(a[i]) - float(b[i]) for i in a if i in b])  # (P,)
-        lo, hi = bootstrap_ci(diff, seed=seed)
+        d = paired_difference(run.per_problem(), other.per_problem(), seed=seed)
         rows.append({"benchmark": benchmark, "setting": SETTING.get(mode, mode), "comparison": f"{after} - {before}",
-                     "gain": round(100 * float(diff.mean()), 1), "ci_low": round(100 * lo, 1),
-                     "ci_high": round(100 * hi, 1), "problems": len(diff), "resolved": bool(lo > 0 or hi < 0)})
+                     "gain": round(100 * d.mean, 1), "ci_low": round(100 * d.ci_low, 1),
+                     "ci_high": round(100 * d.ci_high, 1), "problems": d.problems, "resolved": d.resolved})
     return pd.DataFrame(rows)

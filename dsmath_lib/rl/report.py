@@ -1,8 +1,9 @@
-"""What notebook 05 shows of a GRPO run: its folder name and its training curves.
+"""What notebook 05 shows of a GRPO run: its folder name, its training curves and its conclusion.
 
     from dsmath_lib.rl.report import run_folder, plot_training
     out = run_folder(artifacts / "runs", params.grpo, instruct_checkpoint, params.seed)   # runs/grpo-<digest>
     plot_training(pd.DataFrame(result.history), pd.DataFrame(result.evals))              # a 4-panel figure
+    print(conclusion(history, evals, paired_gain(runs, "rl", "instruct")))               # the closing cell's text
 
 The run folder is named by a hash of the GRPO config, the seed and the starting checkpoint's card, so a
 rerun with the same inputs resumes (or finds finished) the same run, and a changed config starts a new one
@@ -49,3 +50,53 @@ def plot_training(history: pd.DataFrame, evals: pd.DataFrame):
         ax.set(title=title, xlabel="step")
     fig.tight_layout()
     return fig
+
+
+def _first_last(frame: pd.DataFrame, column: str) -> tuple[tuple[int, float], tuple[int, float]] | None:
+    """(step, value) of the first and last non-missing value of a column, or None."""
+    if column not in frame or "step" not in frame:
+        return None
+    part = frame[["step", column]].dropna()
+    if part.empty:
+        return None
+    return (int(part["step"].iloc[0]), float(part[column].iloc[0])), (int(part["step"].iloc[-1]), float(part[column].iloc[-1]))
+
+
+def conclusion(history: pd.DataFrame, evals: pd.DataFrame, gains: pd.DataFrame,
+               all_equal: str = "zero_std_share") -> str:
+    """The notebook's conclusion as markdown, read from the run's history and evals (trainer.GRPOResult) and
+    eval.table5.paired_gain: reward at the first and last step, the mean share of groups whose G rewards are
+    all equal (zero advantage, so no gradient), held-out accuracy at the first and last evaluation, and each
+    RL-minus-Instruct gain with its paired 95% interval and whether it is resolved.
+
+    >>> history = pd.DataFrame({"step": [1, 2, 3], "reward_mean": [0.05, 0.1, 0.2], "zero_std_share": [0.9, 0.8, 0.7]})
+    >>> evals = pd.DataFrame({"step": [0, 3], "accuracy": [0.04, 0.06]})
+    >>> gains = pd.DataFrame({"benchmark": ["synth-gsm"], "setting": ["CoT"], "gain": [2.0], "ci_low": [-1.0],
+    ...                       "ci_high": [5.0], "problems": [50], "resolved": [False]})
+    >>> print(conclusion(history, evals, gains))
+    - **Reward** (mean over the G outputs): 0.050 at step 1, 0.200 at step 3.
+    - **All-equal groups**: 80.0% of groups on average over 3 steps had G equal rewards, so a zero advantage.
+    - **Held-out accuracy** (greedy CoT): 4.0% at step 0, 6.0% at step 3.
+    - **RL minus Instruct** (top-1, paired 95% CI over the same problems): synth-gsm CoT +2.0 points [-1.0, +5.0] over 50 problems, not resolved (the interval spans 0). 0 of 1 gains resolved.
+    """
+    lines = []
+    reward = _first_last(history, "reward_mean")
+    if reward:
+        (s0, r0), (s1, r1) = reward
+        lines.append(f"- **Reward** (mean over the G outputs): {r0:.3f} at step {s0}, {r1:.3f} at step {s1}.")
+    if all_equal in history and history[all_equal].notna().any():
+        share = history[all_equal].dropna()
+        lines.append(f"- **All-equal groups**: {100 * share.mean():.1f}% of groups on average over {len(share)} steps "
+                     "had G equal rewards, so a zero advantage.")
+    accuracy = _first_last(evals, "accuracy")
+    if accuracy:
+        (s0, a0), (s1, a1) = accuracy
+        lines.append(f"- **Held-out accuracy** (greedy CoT): {100 * a0:.1f}% at step {s0}, {100 * a1:.1f}% at step {s1}.")
+    parts = [f"{g['benchmark']} {g['setting']} {g['gain']:+.1f} points [{g['ci_low']:+.1f}, {g['ci_high']:+.1f}] over "
+             f"{g['problems']} problems, " + ("resolved (the interval excludes 0)" if g["resolved"]
+                                             else "not resolved (the interval spans 0)")
+             for g in gains.to_dict("records")]
+    resolved = int(gains["resolved"].sum()) if len(gains) else 0
+    lines.append("- **RL minus Instruct** (top-1, paired 95% CI over the same problems): "
+                 + ("; ".join(parts) if parts else "no paired gain measured") + f". {resolved} of {len(parts)} gains resolved.")
+    return "\n".join(lines)

@@ -17,9 +17,9 @@ questions are sampled, up to `dapo_max_rounds` rollout rounds, to fill the batch
 Logged per step (history and tracker): reward mean/std, accuracy (share of correct outputs by the grader),
 the k3 KL to the reference, response length, clip fractions, the policy's mean token entropy on its samples,
 the share of groups with all-equal rewards, and rollout / update seconds. Every `eval_every` steps (and at
-step 0): greedy chat-CoT accuracy on `eval_problems` (eval.prompting.solve + grade_attempts, as notebook 07
-measures it), then a resumable state (policy, optimiser, history, RNG) written atomically to out/resume;
-a rerun with the same `out` resumes from it. The final policy goes to out/model (card stage "rl"),
+step 0): greedy chat-CoT accuracy on `eval_problems` (eval.evaluate on the policy in memory: the code and
+records notebook 07 measures with, without the disk cache), then a resumable state (policy, optimiser,
+history, RNG) written atomically to out/resume; a rerun with the same `out` resumes from it. The final policy goes to out/model (card stage "rl"),
 history and evaluations to out/history.json, the resolved config to out/config.json.
 
 Departures from the paper at small scale (the values are the params file's, the code is the paper's): G,
@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from dsmath_lib.config import GRPOConfig
+from dsmath_lib.config import EvalConfig, GRPOConfig, SamplingConfig
 from dsmath_lib.model import save_model
 from dsmath_lib.problem import Problem
 from dsmath_lib.rl.grpo import group_advantages, grpo_loss
@@ -177,18 +177,22 @@ def update(policy, ref, batch: Rollout, advantages: torch.Tensor, cfg: GRPOConfi
     return {**means, "loss": first_loss, "grad_norm": grad_norm}
 
 
-def evaluate_policy(policy, tokenizer, problems: Sequence[Problem], max_new_tokens: int,
-                    batch_size: int = 64) -> dict:
-    """Greedy zero-shot chat-CoT accuracy, overall and per benchmark (notebook 07's top-1 measure)."""
-    from dsmath_lib.eval.prompting import grade_attempts, solve
-    from dsmath_lib.eval.runner import model_generate_fn
+def evaluate_policy(policy, tokenizer, problems: Sequence[Problem], max_new_tokens: int, batch_size: int = 64,
+                    eval_cfg: EvalConfig | None = None) -> dict:
+    """Greedy zero-shot chat-CoT accuracy, overall and per benchmark: eval.evaluate on the policy in memory
+    (notebook 07's top-1 measure, the same code and records, without the disk cache); eval_cfg gives the
+    sandbox and grading limits (default: EvalConfig's)."""
+    from dsmath_lib.eval.evaluate import EvalSpec, evaluate
 
-    generate_fn = model_generate_fn(policy, tokenizer, max_new_tokens=max_new_tokens, temperature=0.0,
-                                    batch_size=batch_size, progress=False)
-    correct = grade_attempts(solve(problems, generate_fn, "cot-chat"), problems, progress=False)
-    result = {"accuracy": sum(correct) / len(correct)}
-    for name in sorted({p.benchmark for p in problems}):
-        hits = [c for c, p in zip(correct, problems) if p.benchmark == name]
+    benchmarks: dict[str, list[Problem]] = {}
+    for p in problems:
+        benchmarks.setdefault(p.benchmark, []).append(p)
+    spec = EvalSpec(benchmarks, modes=("cot-chat",), limits=eval_cfg or EvalConfig(),
+                    sampling=SamplingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size))
+    records = evaluate((policy, tokenizer), spec, name="policy")
+    result = {"accuracy": sum(r.correct for r in records) / len(records)}
+    for name in sorted(benchmarks):
+        hits = [r.correct for r in records if r.benchmark == name]
         result[f"accuracy/{name}"] = sum(hits) / len(hits)
     return result
 
@@ -227,11 +231,12 @@ def _check(cfg: GRPOConfig, questions: Sequence[Problem]) -> None:
 
 def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOConfig, out: str | Path,
                eval_problems: Sequence[Problem] = (), tracker: Tracker | None = None, seed: int = 0,
-               progress: bool = True, reward_fn: RewardFn | None = None) -> GRPOResult:
+               progress: bool = True, reward_fn: RewardFn | None = None,
+               eval_cfg: EvalConfig | None = None) -> GRPOResult:
     """Train `policy` with GRPO on `questions` (ref: the frozen reference model); resumable in `out`.
 
     reward_fn(texts, problems) -> rewards replaces the outcome reward (None: the grader, as in the paper);
-    accuracy is always the grader's."""
+    accuracy is always the grader's. eval_cfg: the held-out checks' grading limits (params.eval)."""
     _check(cfg, questions)
     out, tracker = Path(out), tracker or Tracker()
     out.mkdir(parents=True, exist_ok=True)
@@ -247,7 +252,7 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
     def evaluate(step: int) -> None:
         if eval_problems:
             evals.append({"step": step, **evaluate_policy(policy, tokenizer, eval_problems, cfg.max_new_tokens,
-                                                          cfg.rollout_batch_size)})
+                                                          cfg.rollout_batch_size, eval_cfg)})
             tracker.log({f"eval/{k}": v for k, v in evals[-1].items() if k != "step"}, step=step)
 
     if start == 0 and not evals:

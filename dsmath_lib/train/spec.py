@@ -138,13 +138,14 @@ def pretrain_spec(cfg: PretrainConfig, model: ModelConfig, *, init: str | Path, 
 
 def sft_spec(cfg: SFTConfig, *, init: str | Path, out: str | Path, data: list, length: int, seed: int = 0,
              card: dict | None = None, mixed_precision: str = "no", checkpoint_every: int = 200) -> TrainSpec:
-    """An SFT spec from params.sft: cfg.steps steps of cfg.batch_size packed rows of `length`, constant LR.
+    """An SFT spec from params.sft: cfg.steps steps of cfg.batch_size packed rows of `length`, at a constant LR
+    unless cfg.decay_at asks for steps down.
 
     SFTConfig has no mixed_precision or checkpoint cadence of its own: pass params.pretrain's.
     """
     return TrainSpec(init=str(init), out=str(out), data=[str(d) for d in data],
                      tokens=cfg.steps * cfg.batch_size * length, batch_size=cfg.batch_size,
-                     micro_batch_size=cfg.micro_batch_size, lr=cfg.lr, warmup_steps=cfg.warmup_steps, decay_at=[],
-                     decay_to=[], weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip,
+                     micro_batch_size=cfg.micro_batch_size, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
+                     decay_at=list(cfg.decay_at), decay_to=list(cfg.decay_to), weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip,
                      mixed_precision=mixed_precision, seed=seed, checkpoint_every=checkpoint_every,
                      card=dict(card or {}))
