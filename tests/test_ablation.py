@@ -105,19 +105,13 @@ def test_mean_of_and_curve_checkpoints(tmp_path: Path):
     assert ablation.curve_checkpoints(tmp_path / "elsewhere" / "final") == []
 
 
-def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
-    """Two arms sharing their first stage: the stage trains once; scores, curves and the base come out."""
+def _two_corpus_world(tmp_path, params):
+    """(tokenizer, artifacts folder with an init checkpoint, packed "general" and "final" corpora) for a toy run."""
     import json
 
-    from dsmath_lib.eval.evaluate import EvalSpec
-    from dsmath_lib.model import build_model, read_card, save_model
-    from dsmath_lib.problem import Problem
+    from dsmath_lib.model import build_model, save_model
     from dsmath_lib.tokenizer import train_tokenizer
 
-    params = load_params(params_path("smoke"))
-    params.model.context_length = 64
-    params.pretrain = PretrainConfig(math_tokens=512, first_stage_tokens=512, batch_size=4, micro_batch_size=2,
-                                     warmup_steps=1, checkpoint_every=2, eval_points=2, seeds=[0, 1])
     texts = {"general": [f"the weather is mild on day {i} and the road is long" for i in range(60)],
              "final": [f"Example. {i} + {i} = {2 * i}. Therefore the answer is {2 * i}." for i in range(60)]}
     tok = train_tokenizer([t for ts in texts.values() for t in ts], vocab_size=300)
@@ -129,6 +123,20 @@ def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
         files[name].write_text("".join(json.dumps({"url": f"u/{i}", "text": t, "n_tokens": 9}) + "\n"
                                        for i, t in enumerate(lines)))
     packed = ablation.pack_corpora(files, tok, 64, artifacts / "packed")
+    return tok, artifacts, packed
+
+
+def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
+    """Two arms sharing their first stage: the stage trains once; scores, curves and the base come out."""
+    from dsmath_lib.eval.evaluate import EvalSpec
+    from dsmath_lib.model import read_card
+    from dsmath_lib.problem import Problem
+
+    params = load_params(params_path("smoke"))
+    params.model.context_length = 64
+    params.pretrain = PretrainConfig(math_tokens=512, first_stage_tokens=512, batch_size=4, micro_batch_size=2,
+                                     warmup_steps=1, checkpoint_every=2, eval_points=2, seeds=[0, 1])
+    _, artifacts, packed = _two_corpus_world(tmp_path, params)
     assert set(ablation.corpus_sizes(packed)["corpus"]) == {"general", "final"}
     general, final = ablation.Stage((("general", 512),)), ablation.Stage((("final", 512),))
     arms = [ablation.Arm("general only", (general,)), ablation.Arm("general, then math", (general, final), seeds=(0, 1))]
@@ -150,3 +158,31 @@ def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
     best, base = ablation.publish_base(scores.assign(score=-scores["score"]), runs, ["GSM8K NLL"],
                                        artifacts / "checkpoints" / "base", "test")
     assert best == "general, then math" and read_card(base)["stage"] == "base"
+
+
+def test_every_arm_and_seed_continues_from_one_warm_start(tmp_path):
+    """The shared warm start of 02-03: trained once, every arm and seed continues from it."""
+    import json
+
+    from dsmath_lib.model import read_card
+
+    params = load_params(params_path("smoke"))
+    params.model.context_length = 64
+    params.pretrain = PretrainConfig(warm_start_tokens=256, math_tokens=256, batch_size=4, micro_batch_size=2,
+                                     warmup_steps=1, checkpoint_every=2, eval_points=0, seeds=[0, 1])
+    _, artifacts, packed = _two_corpus_world(tmp_path, params)
+    arms = [ablation.Arm("math", (ablation.Stage((("final", 256),)),), seeds=(0, 1)),
+            ablation.Arm("general", (ablation.Stage((("general", 256),)),))]
+    runs = ablation.run_arms(arms, packed, params, artifacts)
+    warm = list((artifacts / "runs").glob("warm-start-*"))
+    assert len(warm) == 1 and read_card(warm[0] / "final")["name"] == "warm start"
+    assert not (artifacts / "runs" / "init-seed1").exists()  # seed 1 shares the warm start, no init of its own
+    for stages in runs.values():
+        spec = json.loads((stages[0].parent / "spec.json").read_text())
+        assert spec["init"] == str(warm[0] / "final")
+    # a second call (notebook 03 after 02) trains nothing new
+    before = sorted(p.name for p in (artifacts / "runs").iterdir())
+    assert ablation.warm_start(params, packed, artifacts) == warm[0] / "final"
+    assert sorted(p.name for p in (artifacts / "runs").iterdir()) == before
+    params.pretrain.warm_start_tokens = 0
+    assert ablation.warm_start(params, packed, artifacts) is None
