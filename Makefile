@@ -12,7 +12,8 @@ STAMP := $(VENV)/.dsmath-installed
 PYTEST_ARGS ?=
 TORCH_VERSION ?= 2.13.0
 
-export HF_HUB_OFFLINE ?= 1
+# Hub access is the user's environment's choice (HF_HUB_OFFLINE is left alone); only `make test` runs offline.
+# wandb stays offline unless WANDB_MODE says otherwise.
 export WANDB_MODE ?= offline
 export PYTHONHASHSEED := 0
 
@@ -21,11 +22,12 @@ export PYTHONHASHSEED := 0
 reproduce: $(STAMP)
 	$(PY) -m dsmath_lib.reproduce --scale $(SCALE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
 
+test: export HF_HUB_OFFLINE = 1
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -5,9 +5,10 @@
 
 Both trainers get the same model (a fresh `tiny-s` Llama from dsmath_lib.model.build_model with our BPE
 tokenizer trained on the embedded world), the same batch (questions x G outputs, one micro-batch, one
-optimiser step per rollout, beta 0.04, loss "grpo"), the same reward (dsmath_lib.rl.rewards.outcome_rewards,
-the evaluation's grader) and the same completion length: a hook on the LM head makes <|eos|> impossible,
-so every output runs to --max-len tokens in both. The first step of each is a warm-up and is not timed.
+optimiser step per rollout, beta 0.04, the paper's variant: our preset "grpo", trl's loss_type "grpo" with
+scale_rewards "group"), the same reward (dsmath_lib.rl.rewards.outcome_rewards, the evaluation's grader) and
+the same completion length: a hook on the LM head makes <|eos|> impossible, so every output runs to
+--max-len tokens in both. The first step of each is a warm-up and is not timed.
 Each trainer runs in its own subprocess, so peak memory (resource.getrusage ru_maxrss) is its own; it is
 reported as the whole process's peak and as the growth over the process after imports and model loading.
 Prints figures; asserts nothing.
@@ -68,9 +69,9 @@ def run_ours(args, path: Path, tok, questions) -> list[float]:
     ref = copy.deepcopy(policy)
     never_stop(policy, tok.eos_token_id)
     n = args.questions * args.group
-    cfg = GRPOConfig(steps=args.steps + 1, questions_per_step=args.questions, group_size=args.group, lr=1e-6,
-                     beta=0.04, micro_batch_size=n, max_new_tokens=args.max_len, eval_every=10_000,
-                     rollout_batch_size=n)
+    cfg = GRPOConfig.from_preset("grpo", steps=args.steps + 1, questions_per_step=args.questions,
+                                 group_size=args.group, lr=1e-6, beta=0.04, micro_batch_size=n,
+                                 max_new_tokens=args.max_len, eval_every=10_000, rollout_batch_size=n)
     with tempfile.TemporaryDirectory() as out:
         result = train_grpo(policy, ref, tok, questions, cfg, out, progress=False)
     lengths = {h["response_length"] for h in result.history}

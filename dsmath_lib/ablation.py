@@ -139,17 +139,32 @@ def corpus_sizes(packed: Mapping[str, Path]) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------------ runs
 def init_checkpoint(params: Params, seed: int, artifacts: Path) -> Path:
-    """The untrained model of `seed`: notebook 00's checkpoints/init for params.seed, else built and saved."""
-    from dsmath_lib.model import build_model, load_model, save_model
+    """Where the runs of `seed` start without a warm start: notebook 00's checkpoints/init, or for a seed other
+    than params.seed the untrained model of that seed (built once, in runs/init-seed<seed>).
 
-    if seed == params.seed:
-        path = artifacts / "checkpoints" / "init"
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"{path}: missing; run notebook 00_world first")
-        return path
+    With model.pretrained, 00 saves the pretrained model itself as checkpoints/init (with rows for our special
+    tokens) and every seed starts from it, a seed then setting only the data order, as with a warm start. Runs
+    start from that local snapshot rather than from the hub name because a run folder is named by its spec's
+    digest, which hashes `init`: a hub name (or a path to someone's cache) can change its bytes under a finished
+    run (a new revision), while the snapshot's bytes are fixed once 00 wrote them, and it holds our tokenizer,
+    which the hub's lacks. Its card names the model it was made from, so a changed model.pretrained is an error
+    here rather than a silent reuse of runs from the old model.
+    """
+    from dsmath_lib.model import build_model, read_card, save_model
+    from dsmath_lib.tokenizer import load_tokenizer
+
+    init = artifacts / "checkpoints" / "init"
+    if not (init / "config.json").is_file():
+        raise FileNotFoundError(f"{init}: missing; run notebook 00_world first")
+    made_from = read_card(init).get("pretrained", "")
+    if made_from != params.model.pretrained:
+        raise ValueError(f"{init} was made from model.pretrained={made_from!r} but {params.source or 'the params'} "
+                         f"says {params.model.pretrained!r}; rerun notebook 00_world")
+    if seed == params.seed or params.model.pretrained:
+        return init
     path = artifacts / "runs" / f"init-seed{seed}"
     if not (path / "config.json").is_file():
-        _, tokenizer = load_model(artifacts / "checkpoints" / "init")
+        tokenizer = load_tokenizer(init)
         model = build_model(params.model, tokenizer, seed=seed)
         save_model(model, tokenizer, path, card={"name": f"init-seed{seed}", "stage": "init",
                                                  "description": f"untrained, seed {seed}"})

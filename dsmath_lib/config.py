@@ -191,19 +191,50 @@ class SFTConfig:
     eval_problems: int = 0  # problems per benchmark for 04's table; 0 = the whole test set
 
 
+# grpo.preset: the four GRPOConfig fields that make a named GRPO variant, in one table. Fields given beside a
+# preset override it; without a preset the fields' defaults are "grpo". Each field changes one visible line:
+# scale_rewards in trainer.py (group_advantages), loss_normaliser and clip_eps_high in rl/grpo.py (grpo_loss),
+# dynamic_sampling_rounds in trainer.py (collect).
+GRPO_PRESETS: dict[str, dict[str, Any]] = {
+    # the paper (§4): A = (r - mean) / std, (1/|o_i|) sum_t then the mean over outputs, symmetric clip
+    "grpo": {"scale_rewards": True, "loss_normaliser": "seq", "clip_eps_high": None, "dynamic_sampling_rounds": 1},
+    # Dr. GRPO (Liu et al. 2025): no std scaling, no 1/|o_i| (a constant max_len x N divides the token sum)
+    "dr_grpo": {"scale_rewards": False, "loss_normaliser": "constant", "clip_eps_high": None,
+                "dynamic_sampling_rounds": 1},
+    # DAPO (Yu et al. 2025): clip-higher 0.28, token-level loss, dynamic sampling (3 rounds: DAPO's
+    # max_num_gen_batches at our batch sizes)
+    "dapo": {"scale_rewards": True, "loss_normaliser": "token", "clip_eps_high": 0.28, "dynamic_sampling_rounds": 3},
+}
+REMOVED_GRPO_KEYS = {  # old key: what replaced it (a params file still using one fails with this text)
+    "loss_type": "use grpo.preset (" + " | ".join(GRPO_PRESETS) + ") or the fields it bundled: scale_rewards, "
+                 "loss_normaliser, clip_eps_high, dynamic_sampling_rounds",
+    "dapo_max_rounds": "use grpo.dynamic_sampling_rounds (1 = off; preset dapo sets 3), which no longer needs "
+                       "the dapo variant",
+}
+
+
 @dataclass
 class GRPOConfig:
-    """Group Relative Policy Optimisation (dsmath_lib.rl, notebook 05: paper §4, PAPER.md §5)."""
+    """Group Relative Policy Optimisation (dsmath_lib.rl, notebook 05: paper §4, PAPER.md §5).
 
-    loss_type: Literal["grpo", "dr_grpo", "dapo"] = "grpo"  # grpo: the paper; dr_grpo: no std scaling and no 1/|o|;
-    # dapo: asymmetric clip, token-level loss, dynamic sampling
+    In a params file `preset: grpo | dr_grpo | dapo` fills the four variant fields from GRPO_PRESETS; in code,
+    GRPOConfig.from_preset("dapo", steps=3). `variant` names the result (run folders, progress bar, cards).
+    """
+
     steps: int = 0  # policy-update batches (exploration stages); 0 = one pass over the RL questions
     questions_per_step: int = 16  # questions per batch (paper: batch 1024 outputs = 16 questions x G = 64)
     group_size: int = 64  # G, outputs sampled per question from the old policy (paper: 64)
     lr: float = 1e-6  # policy learning rate (paper: 1e-6), constant
     beta: float = 0.04  # beta, weight of the k3 KL to the reference model in the loss (paper: 0.04)
     clip_eps: float = 0.2  # epsilon of the clipped ratio (paper: not given; PPO's and trl's 0.2)
-    clip_eps_high: float = 0.28  # DAPO only: the upper clip 1 + eps_high (DAPO paper: 0.28)
+    # the variant (GRPO_PRESETS); the defaults are the paper's
+    scale_rewards: bool = True  # A_i = (r_i - mean r) / std r (paper §4.1.2); False: r_i - mean r (Dr. GRPO)
+    loss_normaliser: Literal["seq", "token", "constant"] = "seq"  # seq: (1/|o_i|) sum_t, then the mean over the
+    # outputs (paper eq. 3); token: every token of the batch weighs the same (DAPO); constant: the token sum over
+    # max_new_tokens x outputs (Dr. GRPO)
+    clip_eps_high: float | None = None  # upper clip 1 + eps_high; None = clip_eps, symmetric as the paper (DAPO: 0.28)
+    dynamic_sampling_rounds: int = 1  # 1 = off; > 1: DAPO's dynamic sampling, drop groups whose G rewards are all
+    # equal and resample questions, up to this many rollout rounds per step (DAPO's max_num_gen_batches)
     updates_per_step: int = 1  # mu, policy updates per exploration stage (paper: 1)
     micro_batch_size: int = 16  # sequences per forward/backward in the update
     max_new_tokens: int = 1024  # longest sampled output (paper: 1024)
@@ -212,10 +243,49 @@ class GRPOConfig:
     eval_every: int = 10  # steps between held-out accuracy evaluations (training curves)
     eval_problems: int = 0  # held-out problems per benchmark at each curve point and for Table 5; 0 = all
     rollout_engine: Literal["sampler", "vllm"] = "sampler"  # sampler: our batched KV-cache sampler; vllm: gpu/paper
-    # added by the rl helper:
     rollout_batch_size: int = 64  # sampler rows per batch (KV-cache memory); not a paper quantity
-    dapo_max_rounds: int = 3  # DAPO only: rollout rounds per step to fill the batch with mixed-reward groups
-    # (DAPO's max_num_gen_batches); a step trains on what it has after this many
+
+    @classmethod
+    def expand(cls, raw: dict, section: str = "grpo") -> dict:
+        """A grpo section with `preset` replaced by its fields; keys given beside it win. load_params calls
+        this before checking keys; an unknown preset or a removed key raises ValueError saying what to use.
+
+        >>> GRPOConfig.expand({"preset": "dapo", "dynamic_sampling_rounds": 1})
+        {'scale_rewards': True, 'loss_normaliser': 'token', 'clip_eps_high': 0.28, 'dynamic_sampling_rounds': 1}
+        """
+        for old, new in REMOVED_GRPO_KEYS.items():
+            if old in raw:
+                raise ValueError(f"key '{section}.{old}' was removed: {new}")
+        raw = dict(raw)
+        name = raw.pop("preset", None)
+        if name is None:
+            return raw
+        if name not in GRPO_PRESETS:
+            raise ValueError(f"key '{section}.preset' = {name!r} is not one of {', '.join(GRPO_PRESETS)}")
+        return {**GRPO_PRESETS[name], **raw}
+
+    @classmethod
+    def from_preset(cls, name: str, **fields) -> GRPOConfig:
+        """The config of a named preset, with `fields` overriding it (the same rule as a params file)."""
+        return cls(**cls.expand({"preset": name, **fields}))
+
+    @property
+    def variant(self) -> str:
+        """The preset whose four fields these are, else the fields that make it (deterministic, path-safe).
+
+        >>> GRPOConfig.from_preset("dr_grpo").variant, GRPOConfig(clip_eps_high=0.28).variant
+        ('dr_grpo', 'seq-eps_high0.28')
+        >>> GRPOConfig.from_preset("dapo", dynamic_sampling_rounds=1, scale_rewards=False).variant
+        'token-unscaled-eps_high0.28'
+        """
+        fields = {key: getattr(self, key) for key in GRPO_PRESETS["grpo"]}
+        for name, preset in GRPO_PRESETS.items():
+            if fields == preset:
+                return name
+        parts = [self.loss_normaliser, "" if self.scale_rewards else "unscaled",
+                 "" if self.clip_eps_high is None else f"eps_high{self.clip_eps_high:g}",
+                 "" if self.dynamic_sampling_rounds == 1 else f"dynamic{self.dynamic_sampling_rounds}"]
+        return "-".join(p for p in parts if p)
 
 
 @dataclass
@@ -276,6 +346,11 @@ def _yaml_fields(cls) -> list[dataclasses.Field]:
 
 
 def _build(cls, raw: dict, file: str, prefix: str):
+    if hasattr(cls, "expand"):  # a section with shorthand keys that stand for several fields (grpo.preset)
+        try:
+            raw = cls.expand(raw, prefix.rstrip("."))
+        except ValueError as err:
+            raise ParamsError(f"{file}: {err}") from err
     fields = {f.name: f for f in _yaml_fields(cls)}
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(raw) - set(fields))

@@ -1,8 +1,14 @@
-"""Shared test set-up: offline Hugging Face and wandb, and the real-data folder when it exists."""
+"""Shared test set-up: offline Hugging Face and wandb, and the real-data folder when it exists.
+
+The tests never reach the hub, whatever the user's environment says: HF_HUB_OFFLINE is forced to 1 here, before
+any test module imports huggingface_hub (which reads it once, at import), and every subprocess the tests start
+(papermill kernels through dsmath_lib.reproduce, accelerate launches) inherits it. Outside the tests (make
+reproduce, make lab, notebooks) the user's environment decides.
+"""
 
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 

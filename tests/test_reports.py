@@ -20,6 +20,9 @@ def test_run_folder_changes_with_config_seed_and_start(tmp_path):
     assert folder != run_folder(tmp_path / "runs", cfg, start, seed=1)
     (start / "dsmath.json").write_text('{"stage": "instruct", "source": "b"}')  # another Instruct model
     assert folder != run_folder(tmp_path / "runs", cfg, start, seed=0)
+    dapo, custom = GRPOConfig.from_preset("dapo", steps=3), dataclasses.replace(cfg, clip_eps_high=0.28)
+    assert run_folder(tmp_path / "runs", dapo, start, seed=0).name.startswith("grpo-dapo-")  # the preset's name
+    assert run_folder(tmp_path / "runs", custom, start, seed=0).name.startswith("grpo-seq-eps_high0.28-")  # or fields
 
 
 def test_plot_training_draws_every_panel():

@@ -1,5 +1,6 @@
-"""Tests for dsmath_lib.rl.grpo: advantages, the k3 KL, and the GRPO / Dr. GRPO / DAPO loss and gradient
-checked against trl 1.16's own GRPOTrainer code on fixed log-probabilities, rewards and masks."""
+"""Tests for dsmath_lib.rl.grpo: advantages, the k3 KL, and the loss and gradient of the GRPO / Dr. GRPO / DAPO
+presets (and single fields changed alone) checked against trl 1.16's own GRPOTrainer code on fixed
+log-probabilities, rewards and masks; each variant field alone changes its one term."""
 
 import os
 
@@ -11,7 +12,7 @@ import types
 import pytest
 import torch
 
-from dsmath_lib.config import ModelConfig
+from dsmath_lib.config import GRPO_PRESETS, ModelConfig
 from dsmath_lib.model import build_model, save_model
 from dsmath_lib.rl import grpo as R
 from dsmath_lib.tokenizer import train_tokenizer
@@ -89,23 +90,30 @@ def trl_loss_and_grad(path, tok, tmp_path, loss_type, scale_rewards, epsilon_hig
     return batch["advantages"], loss.detach(), leaf.grad, metrics
 
 
-CASES = {  # our loss_type: trl's loss_type, scale_rewards, epsilon_high, max_completion_length
-    "grpo": ("grpo", "group", None, T),
-    "dr_grpo": ("dr_grpo", "none", None, 8),  # 8 > T: the constant is the max length, not the batch's width
-    "dapo": ("dapo", "group", 0.28, T),
+CASES = {  # our fields (a preset's, or one changed alone): trl's loss_type, scale_rewards, epsilon_high, max length
+    "grpo": (GRPO_PRESETS["grpo"], ("grpo", "group", None, T)),
+    "dr_grpo": (GRPO_PRESETS["dr_grpo"], ("dr_grpo", "none", None, 8)),  # 8 > T: the constant is the max length,
+    # not the batch's width
+    "dapo": (GRPO_PRESETS["dapo"], ("dapo", "group", 0.28, T)),  # dynamic sampling is the trainer's, not the loss's
+    "grpo+clip_eps_high": ({**GRPO_PRESETS["grpo"], "clip_eps_high": 0.28}, ("grpo", "group", 0.28, T)),
+    "grpo+unscaled": ({**GRPO_PRESETS["grpo"], "scale_rewards": False}, ("grpo", "none", None, T)),
 }
 
 
-@pytest.mark.parametrize("loss_type", list(CASES))
-def test_loss_and_gradient_match_trl(loss_type, trl_model_path, tmp_path):
-    trl_type, scale, eps_high, max_len = CASES[loss_type]
+def test_every_preset_is_checked_against_trl():
+    assert set(GRPO_PRESETS) <= set(CASES)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_loss_and_gradient_match_trl(case, trl_model_path, tmp_path):
+    ours, (trl_type, scale, eps_high, max_len) = CASES[case]
     trl_adv, trl_loss, trl_grad, metrics = trl_loss_and_grad(*trl_model_path, tmp_path, trl_type, scale, eps_high,
                                                              max_len)
     cur, old, ref = fixed_logps()
     logp = cur.clone().requires_grad_(True)
-    adv = R.group_advantages(REWARDS, scale=loss_type != "dr_grpo").flatten()  # (N,)
-    loss, stats = R.grpo_loss(logp, old, ref, adv, mask(), loss_type, clip_eps=0.2, clip_eps_high=0.28, beta=0.04,
-                              max_len=max_len)
+    adv = R.group_advantages(REWARDS, scale=ours["scale_rewards"]).flatten()  # (N,)
+    loss, stats = R.grpo_loss(logp, old, ref, adv, mask(), ours["loss_normaliser"], clip_eps=0.2,
+                              clip_eps_high=ours["clip_eps_high"], beta=0.04, max_len=max_len)
     loss.backward()
     assert torch.allclose(adv, trl_adv, atol=1e-6, rtol=0)
     assert abs(float(loss.detach()) - float(trl_loss)) < 1e-6
@@ -145,7 +153,7 @@ def test_on_policy_gradient_is_minus_advantage_over_length():
     cur, _, _ = fixed_logps()
     logp = cur.clone().requires_grad_(True)
     adv = R.group_advantages(REWARDS).flatten()
-    loss, stats = R.grpo_loss(logp, logp.detach(), None, adv, mask(), "grpo", beta=0.0)
+    loss, stats = R.grpo_loss(logp, logp.detach(), None, adv, mask(), "seq", beta=0.0)
     loss.backward()
     lengths = torch.tensor(LENGTHS, dtype=torch.float32)
     assert torch.allclose(logp.grad, -(adv / lengths / len(LENGTHS))[:, None] * mask(), atol=1e-7)
@@ -153,25 +161,60 @@ def test_on_policy_gradient_is_minus_advantage_over_length():
     assert stats["clip_frac"] == 0.0 and stats["ratio"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("loss_type", R.LOSS_TYPES)
-def test_micro_batches_add_up_to_the_full_batch(loss_type):
+@pytest.mark.parametrize("normaliser", R.NORMALISERS)
+def test_micro_batches_add_up_to_the_full_batch(normaliser):
     cur, old, ref = fixed_logps()
     adv, m = R.group_advantages(REWARDS).flatten(), mask()
-    full, _ = R.grpo_loss(cur, old, ref, adv, m, loss_type, max_len=8)
+    full, _ = R.grpo_loss(cur, old, ref, adv, m, normaliser, max_len=8)
     kw = dict(max_len=8, n_seqs=len(LENGTHS), n_tokens=float(m.sum()))
-    parts = [R.grpo_loss(cur[s], old[s], ref[s], adv[s], m[s], loss_type, **kw)[0]
+    parts = [R.grpo_loss(cur[s], old[s], ref[s], adv[s], m[s], normaliser, **kw)[0]
              for s in (slice(0, 5), slice(5, None))]
     assert float(sum(parts)) == pytest.approx(float(full), abs=1e-7)
 
 
-def test_token_level_advantages_and_bad_loss_type():
+def test_each_normaliser_alone_is_its_formula():
+    # on-policy, beta = 0: every real token of output i contributes -A_i, so only the divisor differs
+    cur, _, _ = fixed_logps()
+    adv = torch.arange(len(LENGTHS), dtype=torch.float32) - 4.0  # (N,), not centred, so nothing cancels
+    lengths, n = torch.tensor(LENGTHS, dtype=torch.float32), len(LENGTHS)
+    expected = {"seq": -adv.sum() / n,  # (1/|o_i|) sum_t, then the mean over outputs
+                "token": -(adv * lengths).sum() / lengths.sum(),  # every token weighs the same
+                "constant": -(adv * lengths).sum() / (n * 8)}  # a constant: max_len x N
+    stats = {}
+    for normaliser, value in expected.items():
+        loss, stats[normaliser] = R.grpo_loss(cur, cur, None, adv, mask(), normaliser, beta=0.0, max_len=8)
+        assert float(loss) == pytest.approx(float(value), abs=1e-6)
+    assert stats["seq"] == stats["token"] == stats["constant"]  # the normaliser changes nothing else
+
+
+def test_clip_eps_high_alone_moves_only_the_upper_bound():
+    # one output, 4 tokens with ratios 1.1, 1.25, 1.4, 0.7 against pi_old = 1; beta 0, the paper's "seq"
+    old = torch.zeros(1, 4)
+    ratios, m = torch.tensor([[1.1, 1.25, 1.4, 0.7]]), torch.ones(1, 4)
+
+    def run(adv, eps_high):
+        logp = ratios.log().requires_grad_(True)
+        loss, stats = R.grpo_loss(logp, old, None, torch.tensor([adv]), m, "seq", 0.2, eps_high, beta=0.0)
+        loss.backward()
+        return float(loss.detach()), (logp.grad != 0).squeeze(0).tolist(), stats
+
+    sym, sym_grad, sym_stats = run(1.0, None)  # upper bound 1.2: 1.25 and 1.4 are clipped
+    high, high_grad, high_stats = run(1.0, 0.28)  # upper bound 1.28: only 1.4 is
+    assert sym == pytest.approx(-(1.1 + 1.2 + 1.2 + 0.7) / 4) and high == pytest.approx(-(1.1 + 1.25 + 1.28 + 0.7) / 4)
+    assert sym_grad == [True, False, False, True] and high_grad == [True, True, False, True]
+    assert (sym_stats["clip_high"], high_stats["clip_high"]) == (0.5, 0.25)
+    assert run(1.0, 0.2)[:2] == (sym, sym_grad)  # eps_high = eps is the symmetric clip, None's meaning
+    assert run(-1.0, None)[:2] == run(-1.0, 0.28)[:2]  # A < 0: only the lower bound acts, which is unchanged
+
+
+def test_token_level_advantages_and_bad_normaliser():
     cur, old, ref = fixed_logps()
     adv = R.group_advantages(REWARDS).flatten()
     a, _ = R.grpo_loss(cur, old, ref, adv, mask())
     b, _ = R.grpo_loss(cur, old, ref, adv[:, None].expand(-1, T), mask())  # (N, T): process supervision's shape
     assert float(a) == pytest.approx(float(b))
-    with pytest.raises(ValueError, match="grpo.loss_type"):
-        R.grpo_loss(cur, old, ref, adv, mask(), "ppo")
+    with pytest.raises(ValueError, match="grpo.loss_normaliser = 'grpo': choose one of seq, token, constant"):
+        R.grpo_loss(cur, old, ref, adv, mask(), "grpo")
 
 
 def test_docstring_examples():

@@ -1,6 +1,7 @@
 """Tests for dsmath_lib.rl.trainer: a short GRPO run on a smoke model and smoke-world problems (parameters
-move, every field is logged, the policy is saved, a rerun resumes exactly), DAPO's dynamic sampling, and the
-sign of the update on a 2-token toy policy."""
+move, every field is logged, the policy is saved, a rerun resumes exactly), the variant fields that act in the
+trainer (scale_rewards, dynamic_sampling_rounds), and the sign of the update of every preset on a 2-token toy
+policy."""
 
 import os
 
@@ -14,7 +15,7 @@ import math
 import pytest
 import torch
 
-from dsmath_lib.config import GRPOConfig, ModelConfig, WorldConfig
+from dsmath_lib.config import GRPO_PRESETS, GRPOConfig, ModelConfig, WorldConfig
 from dsmath_lib.model import build_model, read_card
 from dsmath_lib.rl import grpo as G
 from dsmath_lib.rl import trainer as T
@@ -91,33 +92,59 @@ def test_rerun_resumes_where_it_stopped(straight_run, world, tok, tmp_path):
         assert torch.equal(a, b)  # the same weights as the uninterrupted run
 
 
-def test_dapo_drops_all_equal_groups_and_samples_more(world, tok, tmp_path):
-    def gsm_only(texts, problems):  # synth-math groups all get 0: no signal, DAPO drops them
-        return [float(len(t) % 2) if p.benchmark == "synth-gsm" else 0.0 for t, p in zip(texts, problems)]
-
-    cfg = GRPOConfig(**{**vars(CFG), "loss_type": "dapo", "steps": 1, "questions_per_step": 3, "dapo_max_rounds": 3})
-    kept = []
+def train_one_step(cfg, world, tok, out, reward_fn):
+    """One step of train_grpo; returns its history row and what reached `update` (batch, advantages)."""
+    seen = []
     original = T.update
 
     def spy(policy, ref, batch, advantages, *args):
-        kept.append([p.benchmark for p in batch.problems])
+        seen.append((batch, advantages))
         return original(policy, ref, batch, advantages, *args)
 
     T.update = spy
     try:
-        result = T.train_grpo(fresh_policy(tok), fresh_policy(tok), tok, world.train, cfg, tmp_path, progress=False,
-                              reward_fn=gsm_only)
+        result = T.train_grpo(fresh_policy(tok), fresh_policy(tok), tok, world.train, cfg, out, progress=False,
+                              reward_fn=reward_fn)
     finally:
         T.update = original
-    row = result.history[0]
+    return result.history[0], seen[0]
+
+
+def gsm_only(texts, problems):  # synth-math groups all get 0: no signal, dynamic sampling drops them
+    return [float(len(t) % 2) if p.benchmark == "synth-gsm" else 0.0 for t, p in zip(texts, problems)]
+
+
+def test_dynamic_sampling_alone_drops_all_equal_groups_and_samples_more(world, tok, tmp_path):
+    cfg = GRPOConfig(**{**vars(CFG), "steps": 1, "questions_per_step": 3, "dynamic_sampling_rounds": 3})
+    assert {k: getattr(cfg, k) for k in ("scale_rewards", "loss_normaliser", "clip_eps_high")} == {
+        k: v for k, v in GRPO_PRESETS["grpo"].items() if k != "dynamic_sampling_rounds"}  # the paper's otherwise
+    row, (batch, _) = train_one_step(cfg, world, tok, tmp_path, gsm_only)
     assert row["zero_std_share"] > 0 and row["rounds"] > 1
-    assert row["groups"] <= 3 and len(kept[0]) == row["groups"] * 4
-    assert set(kept[0]) == {"synth-gsm"}  # only groups with mixed rewards were trained on
+    assert row["groups"] <= 3 and len(batch) == row["groups"] * 4
+    assert {p.benchmark for p in batch.problems} == {"synth-gsm"}  # only groups with mixed rewards were trained on
+
+
+def test_one_round_is_no_dynamic_sampling_even_in_the_dapo_preset(world, tok, tmp_path):
+    cfg = GRPOConfig.from_preset("dapo", **{**vars(CFG), "steps": 1, "questions_per_step": 3,
+                                            "dynamic_sampling_rounds": 1})
+    row, (batch, _) = train_one_step(cfg, world, tok, tmp_path, gsm_only)
+    assert row["rounds"] == 1 and row["groups"] == 3 and len(batch) == 12  # every group kept, all-equal ones too
+
+
+@pytest.mark.parametrize("scale", [True, False])
+def test_scale_rewards_alone_sets_the_advantages(scale, world, tok, tmp_path):
+    cfg = GRPOConfig(**{**vars(CFG), "steps": 1, "scale_rewards": scale})
+    _, (batch, advantages) = train_one_step(cfg, world, tok, tmp_path, parity_reward)
+    rewards = torch.tensor(parity_reward(batch.texts, batch.problems)).view(-1, CFG.group_size)  # (B, G)
+    centred = rewards - rewards.mean(1, keepdim=True)  # (B, G)
+    assert (rewards.std(1) > 0).any() and (rewards.std(1) != 1).any()  # so the two settings differ
+    expected = centred / (rewards.std(1, keepdim=True) + G.STD_EPS) if scale else centred  # Dr. GRPO: no std
+    assert torch.allclose(advantages, expected.flatten(), atol=1e-6, rtol=0)
 
 
 def test_several_updates_per_step_engage_the_clip(world, tok, tmp_path):
     # mu = 3: pi_old is fixed before the first pass, so later passes have ratio != 1 and the clip acts
-    cfg = GRPOConfig(**{**vars(CFG), "loss_type": "dr_grpo", "steps": 1, "updates_per_step": 3, "lr": 1e-2,
+    cfg = GRPOConfig(**{**vars(CFG), **GRPO_PRESETS["dr_grpo"], "steps": 1, "updates_per_step": 3, "lr": 1e-2,
                         "beta": 0.0})
     row = T.train_grpo(fresh_policy(tok), fresh_policy(tok), tok, world.train, cfg, tmp_path, progress=False,
                        reward_fn=parity_reward).history[0]
@@ -125,8 +152,9 @@ def test_several_updates_per_step_engage_the_clip(world, tok, tmp_path):
     assert math.isnan(row["kl"])  # beta 0: no reference forward, the KL is not measured
 
 
-@pytest.mark.parametrize("loss_type", G.LOSS_TYPES)
-def test_update_raises_the_probability_of_the_rewarded_answer(loss_type):
+@pytest.mark.parametrize("preset", list(GRPO_PRESETS))
+def test_update_raises_the_probability_of_the_rewarded_answer(preset):
+    cfg = GRPOConfig.from_preset(preset)
     theta = torch.zeros(2, requires_grad=True)  # a 2-token policy: one answer, "0" or "1"
     opt = torch.optim.SGD([theta], lr=0.5)
     gen = torch.Generator().manual_seed(0)
@@ -135,9 +163,10 @@ def test_update_raises_the_probability_of_the_rewarded_answer(loss_type):
         logp_all = torch.log_softmax(theta, -1)  # (2,)
         answers = torch.multinomial(logp_all.detach().exp(), 8, replacement=True, generator=gen)  # G = 8
         rewards = (answers == 1).float()[None]  # (1, G): answer "1" is right
-        adv = G.group_advantages(rewards, scale=loss_type != "dr_grpo").flatten()
+        adv = G.group_advantages(rewards, scale=cfg.scale_rewards).flatten()
         logp = logp_all[answers][:, None]  # (G, 1)
-        loss, _ = G.grpo_loss(logp, logp.detach(), ref_logp[answers][:, None], adv, torch.ones(8, 1), loss_type)
+        loss, _ = G.grpo_loss(logp, logp.detach(), ref_logp[answers][:, None], adv, torch.ones(8, 1),
+                              cfg.loss_normaliser, cfg.clip_eps, cfg.clip_eps_high)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -154,6 +183,8 @@ def test_question_draws_are_seeded_per_step():
 def test_bad_config_names_the_key(world, tok, tmp_path):
     with pytest.raises(ValueError, match="grpo.group_size"):
         T.train_grpo(None, None, tok, world.train, GRPOConfig(group_size=0), tmp_path)
+    with pytest.raises(ValueError, match="grpo.dynamic_sampling_rounds"):
+        T.train_grpo(None, None, tok, world.train, GRPOConfig(dynamic_sampling_rounds=0), tmp_path)
     with pytest.raises(ValueError, match="no RL questions"):
         T.train_grpo(None, None, tok, [], CFG, tmp_path)
 

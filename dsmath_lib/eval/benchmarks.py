@@ -1,13 +1,16 @@
-"""The test sets an evaluation runs on, and the few-shot examples of base-model prompts.
+"""The test sets an evaluation runs on, and where few-shot examples and RL questions come from.
 
     from dsmath_lib.eval.benchmarks import load_eval_benchmarks, load_shot_pool, shots_for
     benchmarks = load_eval_benchmarks(params.eval, artifacts / "world")   # {name: [Problem]}, first n_problems
-    train = load_shot_pool(artifacts / "world")                           # the world's train split
+    train = load_shot_pool(artifacts / "world", params.eval.benchmarks)   # each benchmark's own train split
     shots = {b: shots_for(b, train, params.eval.n_shots, params.seed) for b in benchmarks}
 
 Synthetic benchmarks come from the files notebook 00_world writes; real ones (gsm8k, math, math500) from
-data.load_benchmark. Departure from the paper at small scale: few-shot examples come from the easiest level
-of the world's train split, so that k of them, the question and the generation budget fit the tiny models'
+data.load_benchmark. Few-shot examples and RL questions of a benchmark come from its own train split (the
+world's for synth-gsm / synth-math; GSM8K's and MATH's for the real ones; MATH-500, a subset of MATH's test
+split, uses MATH's train split), never from another benchmark's: a split that is missing is an error naming
+the benchmark and the split. Departure from the paper at small scale: few-shot examples come from the easiest
+level of the train split, so that k of them, the question and the generation budget fit the tiny models'
 256-512-token context (the paper uses the benchmarks' standard few-shot prompts).
 """
 
@@ -16,10 +19,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from dsmath_lib import paths
 from dsmath_lib.config import EvalConfig
-from dsmath_lib.data import SYNTH_BENCHMARKS, load_benchmark, read_jsonl
+from dsmath_lib.data import LOCAL_FILES, SYNTH_BENCHMARKS, BenchmarkError, load_benchmark, read_jsonl
 from dsmath_lib.eval.prompting import select_shots
 from dsmath_lib.problem import Problem
+
+TRAIN_SPLIT_OF = {"math500": "math"}  # MATH-500 is 500 problems of MATH's test split; its train split is MATH's
 
 
 def load_eval_benchmarks(cfg: EvalConfig, world_dir: str | Path) -> dict[str, list[Problem]]:
@@ -40,24 +46,70 @@ def load_eval_benchmarks(cfg: EvalConfig, world_dir: str | Path) -> dict[str, li
     return out
 
 
-def load_shot_pool(world_dir: str | Path) -> list[Problem]:
-    """The world's training problems (<world_dir>/train.jsonl), where few-shot examples come from."""
-    path = Path(world_dir) / "train.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; run notebook 00_world first")
-    return read_jsonl(path, "train", split="train")
+def train_source(benchmark: str) -> str:
+    """The benchmark whose train split holds `benchmark`'s few-shot examples and RL questions.
+
+    >>> train_source("math500"), train_source("gsm8k"), train_source("synth-gsm")
+    ('math', 'gsm8k', 'synth-gsm')
+    """
+    return TRAIN_SPLIT_OF.get(benchmark, benchmark)
+
+
+def load_shot_pool(world_dir: str | Path, benchmarks: Sequence[str] | None = None) -> list[Problem]:
+    """The train problems few-shot examples and RL questions are drawn from.
+
+    benchmarks None: the world's whole train split (<world_dir>/train.jsonl, from notebook 00_world). Otherwise
+    each benchmark's own train split, each split once: the world's problems of the synthetic benchmarks (in the
+    world's order), then the train split of each real one (train_source; the local copy under paths.SHARED_DATA
+    when there is one, else the hub). A split that cannot be loaded raises BenchmarkError naming the benchmark and the split: a real
+    benchmark never silently gets the world's problems."""
+    wanted = list(dict.fromkeys(train_source(b) for b in benchmarks)) if benchmarks is not None else None
+    world = []
+    if wanted is None or any(b in SYNTH_BENCHMARKS for b in wanted):
+        path = Path(world_dir) / "train.jsonl"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing; run notebook 00_world first")
+        world = read_jsonl(path, "train", split="train")
+    if wanted is None:
+        return world
+    pool = [p for p in world if p.benchmark in wanted]
+    for name in wanted:
+        if name in SYNTH_BENCHMARKS and not any(p.benchmark == name for p in pool):
+            raise BenchmarkError(f"{name}: no train problems of this benchmark in {Path(world_dir) / 'train.jsonl'}; "
+                                 "rerun notebook 00_world")
+        if name not in SYNTH_BENCHMARKS:
+            pool += _real_train_split(name, [b for b in benchmarks if train_source(b) == name])
+    return pool
+
+
+def _real_train_split(name: str, asked_by: list[str]) -> list[Problem]:
+    local = LOCAL_FILES.get((name, "train"))
+    where = paths.SHARED_DATA / local if local else None
+    try:
+        return load_benchmark(name, split="train", source=None if where and where.is_file() else "hub")
+    except BenchmarkError as err:
+        local_note = f"no local copy at {where}" if where else f"no local copy of {name} train is known"
+        raise BenchmarkError(f"{', '.join(asked_by)}: few-shot examples and RL questions come from the {name} "
+                             f"train split, which is missing ({local_note}; from the hub: {err})") from err
 
 
 def shots_for(benchmark: str, train: Sequence[Problem], k: int, seed: int = 0) -> list[Problem]:
-    """k few-shot examples from the easiest level of the benchmark's train problems (all train problems if
-    none are from this benchmark). The easiest problems have the shortest worked examples: k of them, the
-    question and the generation budget must fit the tiny models' 256-512-token context.
+    """k few-shot examples from the easiest level of the benchmark's own train problems in `train` (those of
+    train_source(benchmark)). The easiest problems have the shortest worked examples: k of them, the question
+    and the generation budget must fit the tiny models' 256-512-token context. A benchmark with no train
+    problems in `train` is an error naming it, never examples from another benchmark.
 
     >>> train = [Problem(f"a/{i}", "a", "q", "s", "1", "numeric", level=1 + i % 2) for i in range(6)]
     >>> [p.level for p in shots_for("a", train, 2)], shots_for("a", train, 2) == shots_for("a", train, 2)
     ([1, 1], True)
     """
-    pool = [p for p in train if p.benchmark == benchmark] or list(train)
+    source = train_source(benchmark)
+    pool = [p for p in train if p.benchmark == source]
+    if not pool:
+        found = sorted({p.benchmark for p in train})
+        raise BenchmarkError(f"{benchmark}: no few-shot examples, the pool holds no {source} train problems (it "
+                             f"holds {', '.join(found) or 'nothing'}); load it with "
+                             f"load_shot_pool(world_dir, [..., {benchmark!r}])")
     levels = [p.level for p in pool if p.level is not None]
     if levels:
         pool = [p for p in pool if p.level == min(levels)]

@@ -6,14 +6,32 @@
 Modules: grpo (the objective: group advantages, the k3 KL, the clipped loss and its variants; pure
 tensors), rewards (the outcome reward: the evaluation's grader), rollout (G sampled outputs per question as
 tensors, per-token log-probs, the sampler / vLLM engines), trainer (the loop: rollout, reward, update,
-logging, evaluation, resume), report (the run folder's name, the training-curve figure). Where each departs from the paper at small scale is said in its docstring.
+logging, evaluation, resume), report (the run folder's name, the training-curve figure); and the pure tensor
+pieces of the methods GRPO is compared with (notebook 06): process (process-supervision advantages from a
+PRM's step rewards), ppo (the KL-penalised reward, GAE, the clipped policy and value losses), dpo (the
+sigmoid DPO loss and its gradient coefficient), paradigm (the unified paradigm, Table 10, as data pointing
+at these functions); for process supervision, prm_labels (a solution's steps as its lines, located in
+tokens; Math-Shepherd hard or soft step labels from completions; the replay of historical examples) and
+prm (the process reward model: a scalar head on the policy's architecture, trained at step ends, its
+held-out accuracy and AUC, and the step rewards process takes). Where each departs from the paper at small
+scale is said in its docstring.
 """
 
-from dsmath_lib.rl.grpo import LOSS_TYPES, group_advantages, grpo_loss, kl_k3
+from dsmath_lib.rl.dpo import dpo_gradient_coefficient, dpo_loss
+from dsmath_lib.rl.grpo import NORMALISERS, group_advantages, grpo_loss, kl_k3
+from dsmath_lib.rl.paradigm import METHODS, paradigm_table
+from dsmath_lib.rl.ppo import clipped_value_loss, gae, kl_penalised_rewards, ppo_policy_loss
+from dsmath_lib.rl.prm import build_prm, load_prm, prm_metrics, save_prm, step_rewards, train_prm
+from dsmath_lib.rl.prm_labels import PRMExample, label_steps, replay_mix, step_ends
+from dsmath_lib.rl.process import process_advantages
 from dsmath_lib.rl.report import plot_training, run_folder
 from dsmath_lib.rl.rewards import outcome_rewards
 from dsmath_lib.rl.rollout import Rollout, make_sampler, token_logprobs
 from dsmath_lib.rl.trainer import GRPOResult, evaluate_policy, train_grpo
 
-__all__ = ["LOSS_TYPES", "GRPOResult", "Rollout", "evaluate_policy", "group_advantages", "grpo_loss", "kl_k3",
+__all__ = ["NORMALISERS", "GRPOResult", "Rollout", "evaluate_policy", "group_advantages", "grpo_loss", "kl_k3",
            "make_sampler", "outcome_rewards", "plot_training", "run_folder", "token_logprobs", "train_grpo"]
+__all__ += ["METHODS", "clipped_value_loss", "dpo_gradient_coefficient", "dpo_loss", "gae", "kl_penalised_rewards",
+            "paradigm_table", "ppo_policy_loss", "process_advantages"]
+__all__ += ["PRMExample", "build_prm", "label_steps", "load_prm", "prm_metrics", "replay_mix", "save_prm",
+            "step_ends", "step_rewards", "train_prm"]

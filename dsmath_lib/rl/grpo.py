@@ -2,7 +2,7 @@
 
     from dsmath_lib.rl.grpo import group_advantages, kl_k3, grpo_loss
     adv = group_advantages(rewards, scale=True)                   # (B, G) -> (B, G)
-    loss, stats = grpo_loss(logp, old_logp, ref_logp, adv.flatten(), mask, loss_type="grpo")
+    loss, stats = grpo_loss(logp, old_logp, ref_logp, adv.flatten(), mask, normaliser="seq")
     loss.backward()                                               # loss = -J: minimising it ascends J
 
 For each question q the old policy samples G outputs o_1..o_G; rewards r_i give A_i = (r_i - mean r) / std r
@@ -11,12 +11,15 @@ for every token of o_i (outcome supervision), and
     J = mean_i (1/|o_i|) sum_t [ min(ratio_it A_it, clip(ratio_it, 1 - eps, 1 + eps) A_it) - beta KL_it ]
     ratio_it = pi(o_it | q, o_i<t) / pi_old(o_it | q, o_i<t),  KL_it = pi_ref/pi - log(pi_ref/pi) - 1  (k3)
 
-Variants, each one visible branch of `grpo_loss` (and `scale` of group_advantages):
-- "grpo" (the paper): per-sequence mean over tokens, then mean over sequences.
-- "dr_grpo" (Dr. GRPO, Liu et al. 2025): advantages not divided by std; no 1/|o_i|: the token sum is divided
-  by a constant, (number of sequences) x (max completion length), as trl's "dr_grpo" does.
-- "dapo" (DAPO, Yu et al. 2025): clip-higher (upper bound 1 + eps_high), token-level loss normalised by the
-  number of completion tokens in the whole batch. Its dynamic sampling lives in the trainer (it chooses data).
+Variants are independent arguments, each one visible line (GRPOConfig's fields of the same names; the presets
+"grpo", "dr_grpo" and "dapo" in config.GRPO_PRESETS combine them):
+- `scale` of group_advantages (grpo.scale_rewards): divide by the group std (the paper) or not (Dr. GRPO).
+- `normaliser` of grpo_loss (grpo.loss_normaliser): "seq", the paper's (1/|o_i|) sum_t then the mean over
+  outputs; "token", every completion token of the batch weighs the same (DAPO); "constant", the token sum
+  divided by (number of outputs) x (max completion length) (Dr. GRPO, as trl's "dr_grpo" does).
+- `clip_eps_high` of grpo_loss (grpo.clip_eps_high): the upper clip 1 + eps_high (DAPO's clip-higher, 0.28);
+  None clips symmetrically at 1 + eps, as the paper.
+DAPO's dynamic sampling (grpo.dynamic_sampling_rounds) chooses data, so it lives in the trainer.
 
 Conventions shared with trl 1.16 (tests/test_rl_grpo.py checks loss and gradient against trl's own code):
 std is the unbiased (Bessel) group std and 1e-4 is added to it, so a group whose rewards are all equal has
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import torch
 
-LOSS_TYPES = ("grpo", "dr_grpo", "dapo")
+NORMALISERS = ("seq", "token", "constant")  # grpo.loss_normaliser
 STD_EPS = 1e-4  # added to the group std (trl's value): an all-equal group gets 0 / 1e-4 = 0, not 0 / 0
 
 
@@ -74,9 +77,9 @@ def grpo_loss(
     ref_logp: torch.Tensor | None,
     advantages: torch.Tensor,
     mask: torch.Tensor,
-    loss_type: str = "grpo",
+    normaliser: str = "seq",
     clip_eps: float = 0.2,
-    clip_eps_high: float = 0.28,
+    clip_eps_high: float | None = None,
     beta: float = 0.04,
     *,
     max_len: int | None = None,
@@ -90,32 +93,32 @@ def grpo_loss(
     ref_logp: (N, T) log pi_ref, the reference model (no grad); may be None when beta = 0.
     advantages: (N,) A_i per output (outcome supervision) or (N, T) A_it per token (process supervision).
     mask: (N, T) 1 on completion tokens, 0 on padding.
-    loss_type: "grpo" | "dr_grpo" | "dapo" (see the module docstring).
-    clip_eps: epsilon, the ratio is clipped to [1 - eps, 1 + eps]; clip_eps_high: DAPO's upper epsilon
-        (used by "dapo" only; the paper's clip is symmetric). beta: weight of the k3 KL.
-    max_len: Dr. GRPO's constant (the max completion length; default T). n_seqs, n_tokens: the whole
+    normaliser: "seq" | "token" | "constant", what the token sum is divided by (see the module docstring).
+    clip_eps: epsilon, the ratio is clipped to [1 - eps, 1 + eps_high]; clip_eps_high: eps_high, DAPO's
+        clip-higher (None: eps_high = eps, the paper's symmetric clip). beta: weight of the k3 KL.
+    max_len: the "constant" normaliser's length (the max completion length; default T). n_seqs, n_tokens: the whole
         batch's output and token counts when this call sees one micro-batch (default: this call's).
 
     Returns (loss, stats): stats holds token means of the k3 KL, the ratio, and the share of tokens whose
     ratio was clipped below (A < 0) or above (A > 0), plus the token count they are means over.
     """
-    if loss_type not in LOSS_TYPES:
-        raise ValueError(f"grpo.loss_type = {loss_type!r}: choose one of {', '.join(LOSS_TYPES)}")
+    if normaliser not in NORMALISERS:
+        raise ValueError(f"grpo.loss_normaliser = {normaliser!r}: choose one of {', '.join(NORMALISERS)}")
     mask = mask.to(logp.dtype)
     adv = advantages[:, None] if advantages.dim() == 1 else advantages  # (N, 1) or (N, T)
-    eps_high = clip_eps_high if loss_type == "dapo" else clip_eps  # DAPO's clip-higher; GRPO clips symmetrically
+    eps_high = clip_eps if clip_eps_high is None else clip_eps_high  # DAPO's clip-higher; the paper's is symmetric
     ratio = torch.exp(logp - old_logp)  # (N, T), pi / pi_old
     clipped = torch.clamp(ratio, 1 - clip_eps, 1 + eps_high)
     surrogate = torch.min(ratio * adv, clipped * adv)  # (N, T)
     kl = kl_k3(logp, ref_logp) if ref_logp is not None else torch.zeros_like(logp)  # (N, T)
     per_token = -(surrogate - beta * kl)  # (N, T): minimise -J
     n_seqs = logp.size(0) if n_seqs is None else n_seqs
-    if loss_type == "grpo":  # the paper: (1/|o_i|) sum_t, then the mean over outputs
+    if normaliser == "seq":  # the paper: (1/|o_i|) sum_t, then the mean over outputs
         per_seq = (per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)  # (N,)
         loss = per_seq.sum() / n_seqs
-    elif loss_type == "dr_grpo":  # no length normalisation: a constant divides the token sum
+    elif normaliser == "constant":  # Dr. GRPO: no length normalisation, a constant divides the token sum
         loss = (per_token * mask).sum() / (n_seqs * (max_len or logp.size(1)))
-    else:  # "dapo": every token of the batch weighs the same
+    else:  # "token" (DAPO): every token of the batch weighs the same
         loss = (per_token * mask).sum() / (mask.sum() if n_tokens is None else n_tokens)
     return loss, _stats(ratio, adv, kl, mask, clip_eps, eps_high)
 

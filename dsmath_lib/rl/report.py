@@ -26,12 +26,13 @@ PANELS = (("reward_mean", "reward (mean over G)"), ("accuracy", "held-out accura
 
 
 def run_folder(runs_dir: str | Path, cfg: GRPOConfig, start: str | Path, seed: int) -> Path:
-    """runs_dir/grpo-<loss_type>-<digest>: the digest covers cfg, seed and the start checkpoint's card."""
+    """runs_dir/grpo-<variant>-<digest> (GRPOConfig.variant: the preset's name, else its fields); the digest
+    covers cfg, seed and the start checkpoint's card."""
     from dsmath_lib.model import read_card
 
     blob = {"grpo": dataclasses.asdict(cfg), "seed": seed, "start": read_card(start)}
     digest = hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return Path(runs_dir) / f"grpo-{cfg.loss_type}-{digest}"
+    return Path(runs_dir) / f"grpo-{cfg.variant}-{digest}"
 
 
 def plot_training(history: pd.DataFrame, evals: pd.DataFrame):

@@ -11,8 +11,10 @@ questions per epoch, so step s always gets the same ones), sample G outputs each
 then `updates_per_step` (mu) passes over the batch, each one AdamW step over micro-batches (grpo.py's loss,
 normalised by the whole batch so micro-batching changes nothing). With mu = 1 pi_old is the policy itself
 (ratio 1, the clip idle, as in the paper); with mu > 1 pi_old's log-probs are taken before the first pass.
-loss_type "dapo" adds dynamic sampling: groups whose G rewards are all equal are dropped and more
-questions are sampled, up to `dapo_max_rounds` rollout rounds, to fill the batch.
+The variant is four GRPOConfig fields (presets in config.GRPO_PRESETS): `scale_rewards` and
+`dynamic_sampling_rounds` act here, `loss_normaliser` and `clip_eps_high` in grpo.py's loss. Dynamic sampling
+(DAPO, on when dynamic_sampling_rounds > 1): groups whose G rewards are all equal are dropped and more
+questions are sampled, up to `dynamic_sampling_rounds` rollout rounds, to fill the batch.
 
 Logged per step (history and tracker): reward mean/std, accuracy (share of correct outputs by the grader),
 the k3 KL to the reference, response length, clip fractions, the policy's mean token entropy on its samples,
@@ -88,10 +90,10 @@ def _derived_seed(*parts) -> int:
 
 def collect(sample, tokenizer, questions: Sequence[Problem], cfg: GRPOConfig, step: int, seed: int,
             reward_fn: RewardFn | None) -> tuple[Rollout, torch.Tensor, dict]:
-    """Rollouts, rewards (B, G) and their statistics for one step; DAPO refills dropped groups."""
+    """Rollouts, rewards (B, G) and their statistics for one step; dynamic sampling refills dropped groups."""
     need, picks = cfg.questions_per_step, step_questions(len(questions), cfg.questions_per_step, step, seed)
     kept, kept_rewards, seen_rewards, seen_correct, rounds = [], [], [], [], 0
-    while need > 0 and rounds < (cfg.dapo_max_rounds if cfg.loss_type == "dapo" else 1):
+    while need > 0 and rounds < cfg.dynamic_sampling_rounds:
         batch = rollout(sample, tokenizer, [questions[i] for i in picks], cfg.group_size,
                         max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
                         seed=_derived_seed(seed, step, rounds))
@@ -101,7 +103,7 @@ def collect(sample, tokenizer, questions: Sequence[Problem], cfg: GRPOConfig, st
         seen_rewards.append(r)
         seen_correct.extend(correct)
         keep = list(range(r.size(0)))
-        if cfg.loss_type == "dapo":  # dynamic sampling: a group with one reward value has no signal
+        if cfg.dynamic_sampling_rounds > 1:  # DAPO's dynamic sampling: a group of equal rewards has no signal
             keep = [i for i in keep if r[i].max() > r[i].min()][:need]
         kept.append(batch.groups(keep))
         kept_rewards.append(r[keep])
@@ -158,7 +160,7 @@ def update(policy, ref, batch: Rollout, advantages: torch.Tensor, cfg: GRPOConfi
         for mb in micro:
             logp, entropy = token_logprobs(policy, mb["ids"], mb["att"], mb["comp"], return_entropy=True)
             old = mb.get("old", logp.detach())  # mu = 1: pi_old is pi_theta, the ratio is exactly 1
-            loss, stats = grpo_loss(logp, old, mb.get("ref"), mb["adv"], mb["comp"], cfg.loss_type, cfg.clip_eps,
+            loss, stats = grpo_loss(logp, old, mb.get("ref"), mb["adv"], mb["comp"], cfg.loss_normaliser, cfg.clip_eps,
                                     cfg.clip_eps_high, cfg.beta, max_len=cfg.max_new_tokens, n_seqs=n_seqs,
                                     n_tokens=n_tokens)
             loss.backward()
@@ -224,7 +226,7 @@ def _check(cfg: GRPOConfig, questions: Sequence[Problem]) -> None:
     if not questions:
         raise ValueError("train_grpo: no RL questions (the world's train split or sft.source gave none)")
     for key in ("questions_per_step", "group_size", "micro_batch_size", "updates_per_step", "eval_every",
-                "max_new_tokens"):
+                "max_new_tokens", "dynamic_sampling_rounds"):
         if getattr(cfg, key) < 1:
             raise ValueError(f"grpo.{key} = {getattr(cfg, key)}: must be >= 1")
 
@@ -257,12 +259,12 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
 
     if start == 0 and not evals:
         evaluate(0)
-    bar = tqdm(total=n_steps, initial=start, desc=f"GRPO ({cfg.loss_type})", disable=not progress)
+    bar = tqdm(total=n_steps, initial=start, desc=f"GRPO ({cfg.variant})", disable=not progress)
     for step in range(start, n_steps):
         t0 = time.perf_counter()
         batch, rewards, row = collect(sample, tokenizer, questions, cfg, step, seed, reward_fn)
         t1 = time.perf_counter()
-        advantages = group_advantages(rewards, scale=cfg.loss_type != "dr_grpo").flatten()  # (N,)
+        advantages = group_advantages(rewards, scale=cfg.scale_rewards).flatten()  # (N,)
         if len(batch):
             row |= update(policy, ref, batch, advantages, cfg, optimizer, pad_id)
         row |= {"step": step + 1, "rollout_s": t1 - t0, "update_s": time.perf_counter() - t1}
@@ -275,7 +277,7 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
             _save_state(state_path, policy, optimizer, step + 1, history, evals)
     bar.close()
     card = {"name": out.name, "notebook": "05_grpo", "stage": "rl",
-            "description": f"GRPO ({cfg.loss_type}), {n_steps} steps of {cfg.questions_per_step} x G={cfg.group_size}"}
+            "description": f"GRPO ({cfg.variant}), {n_steps} steps of {cfg.questions_per_step} x G={cfg.group_size}"}
     path = save_model(policy, tokenizer, out / "model", card=card)
     (out / "history.json").write_text(json.dumps({"history": history, "evals": evals}, indent=1) + "\n")
     return GRPOResult(policy, history, evals, path)
