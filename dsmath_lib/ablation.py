@@ -3,6 +3,7 @@
     from dsmath_lib import ablation
     packed = ablation.pack_corpora(corpus_files, tokenizer, params.model.context_length, artifacts / "packed")
     arms = ablation.corpus_arms(params.pretrain)              # Table 1; staging_arms(...) for Tables 6-8
+    arm = ablation.arms_by_key(arms)                          # arm["final"].name: arms are picked by key
     runs = ablation.run_arms(arms, packed, params, artifacts) # {(arm, seed): final checkpoint folder}
     spec = EvalSpec.from_params(params, benchmarks, shots, modes=("cot-fewshot",), nll=True)   # eval.evaluate
     scores = ablation.score_runs(runs, spec, artifacts / "evals")   # Records (eval.records) + arm, seed
@@ -70,6 +71,19 @@ class Arm:
     stages: tuple[Stage, ...]
     paper_row: str = ""  # the paper's row label ("" when the paper has no such row)
     seeds: tuple[int, ...] = (0,)
+    key: str = ""  # a short identifier notebooks pick the arm by (arms_by_key), so they never index by position
+
+
+def arms_by_key(arms: Sequence[Arm]) -> dict[str, Arm]:
+    """{arm.key: arm}: how notebooks name the arms they compare.
+
+    >>> sorted(arms_by_key(corpus_arms(PretrainConfig())))
+    ['final', 'general', 'iteration_1', 'seed_only']
+    """
+    keys = [a.key for a in arms]
+    if "" in keys or len(set(keys)) != len(keys):
+        raise ValueError(f"arms_by_key: every arm needs its own key, got {keys}")
+    return {a.key: a for a in arms}
 
 
 def corpus_arms(cfg: PretrainConfig) -> list[Arm]:
@@ -79,10 +93,11 @@ def corpus_arms(cfg: PretrainConfig) -> list[Arm]:
     def one(corpus: str) -> tuple[Stage]:
         return (Stage(((corpus, cfg.math_tokens),)),)
 
-    return [Arm("no math training (general prose)", one("general"), "No Math Training", rest),
-            Arm("seed only (OpenWebMath analogue)", one("seed_only"), "OpenWebMath (13.6B)", key),
-            Arm("mined, iteration 1", one("iteration_1"), "", rest),
-            Arm("mined, final (DeepSeekMath Corpus analogue)", one("final"), "DeepSeekMath Corpus (120.2B)", key)]
+    return [Arm("no math training (general prose)", one("general"), "No Math Training", rest, "general"),
+            Arm("seed only (OpenWebMath analogue)", one("seed_only"), "OpenWebMath (13.6B)", key, "seed_only"),
+            Arm("mined, iteration 1", one("iteration_1"), "", rest, "iteration_1"),
+            Arm("mined, final (DeepSeekMath Corpus analogue)", one("final"), "DeepSeekMath Corpus (120.2B)", key,
+                "final")]
 
 
 def staging_arms(cfg: PretrainConfig) -> list[Arm]:
@@ -91,13 +106,13 @@ def staging_arms(cfg: PretrainConfig) -> list[Arm]:
     first, math = cfg.first_stage_tokens, cfg.math_tokens
     general, code = Stage((("general", first),)), Stage((("python", first),))
     final = Stage((("final", math),))
-    return [Arm("no continual training (general only)", (general,), "No Continual Training", rest),
-            Arm("general, then math", (general, final), "General 400B, then Math 150B", rest),
-            Arm("code, then math", (code, final), "Code 400B, then Math 150B", key),
-            Arm("math only", (final,), "One stage: Math 150B", key),
+    return [Arm("no continual training (general only)", (general,), "No Continual Training", rest, "general_only"),
+            Arm("general, then math", (general, final), "General 400B, then Math 150B", rest, "general_then_math"),
+            Arm("code, then math", (code, final), "Code 400B, then Math 150B", key, "code_then_math"),
+            Arm("math only", (final,), "One stage: Math 150B", key, "math_only"),
             Arm("code + math mixed", (Stage((("python", first), ("final", math))),),
-                "One stage: Code 400B + Math 150B", rest),
-            Arm("arXiv only", (Stage((("arxiv", math),)),), "arXiv only", rest)]
+                "One stage: Code 400B + Math 150B", rest, "code_math_mixed"),
+            Arm("arXiv only", (Stage((("arxiv", math),)),), "arXiv only", rest, "arxiv_only")]
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -380,7 +395,8 @@ def judge(scores: pd.DataFrame, findings: Sequence[Finding], seed: int = 0) -> p
 
 VERDICT_WORDS = {"reproduced": "the interval of the gain lies above 0",
                  "reversed": "the interval lies below 0: the opposite holds here",
-                 "not resolved": "the interval spans 0: no difference told from noise"}
+                 "not resolved": "the interval spans 0: no difference told from noise",
+                 "no spread": "both score the same on every problem: the measure cannot tell them apart"}
 
 
 def _gain_text(row: Mapping) -> str:
@@ -413,13 +429,20 @@ def findings_conclusion(verdicts: pd.DataFrame, table: pd.DataFrame) -> str:
     >>> print(findings_conclusion(verdicts, table))
     - **a beats b**: reproduced on GSM8K NLL +0.40 nats/token [95% CI +0.20, +0.60] (the interval of the gain lies above 0); not resolved on GSM8K +1.50 points [95% CI -1.00, +4.00] (the interval spans 0: no difference told from noise).
     - Accuracy across the 2 settings ranges from 1.5% (b, GSM8K) to 3.0% (a, GSM8K).
+    >>> flat = pd.DataFrame({"claim": ["c beats d"], "measure": ["code pass@1"], "gain": [0.0], "ci_low": [0.0],
+    ...                      "ci_high": [0.0], "verdict": ["not resolved"]})
+    >>> print(findings_conclusion(flat, table).splitlines()[0])
+    - **c beats d**: not resolved on code pass@1 (both score the same on every problem: the measure cannot tell them apart).
     """
     lines = []
     for claim, rows in verdicts.groupby("claim", sort=False):
         parts = []
-        for verdict in ("reproduced", "reversed", "not resolved"):
-            part = rows[rows["verdict"] == verdict]
-            if len(part):
+        flat = (rows["ci_low"] == 0) & (rows["ci_high"] == 0)  # e.g. both arms at 0% on every problem
+        for verdict in ("reproduced", "reversed", "not resolved", "no spread"):
+            part = rows[flat] if verdict == "no spread" else rows[(rows["verdict"] == verdict) & ~flat]
+            if len(part) and verdict == "no spread":
+                parts.append(f"not resolved on {' and '.join(part['measure'])} ({VERDICT_WORDS[verdict]})")
+            elif len(part):
                 gains = " and ".join(_gain_text(r) for r in part.to_dict("records"))
                 parts.append(f"{verdict} on {gains} ({VERDICT_WORDS[verdict]})")
         lines.append(f"- **{claim}**: " + "; ".join(parts) + ".")

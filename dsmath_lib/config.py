@@ -289,6 +289,38 @@ class GRPOConfig:
 
 
 @dataclass
+class RLAblationConfig:
+    """The methods GRPO is compared with (dsmath_lib.rl.methods, rl.ppo_trainer; notebook 06: paper §4.1.3-4.1.4,
+    §5.2, Table 10, Figures 5-6). The shared loop settings (questions_per_step, G, beta, clip_eps, max_new_tokens,
+    eval_every, ...) are GRPOConfig's; `steps` and `lr` here override grpo's for every method, so the curves of
+    Figure 5 share one x axis. Not yet a Params section: adding one changes Params.section_digest(), which the
+    committed tiny report records (tests/test_notebooks.py); notebook 06's commit adds it with its params.
+    """
+
+    steps: int = 0  # policy-update steps of every method's run (Figure 5's x axis); 0 = grpo.steps
+    lr: float = 0.0  # policy learning rate of every method; 0 = grpo.lr (paper: 1e-6 for GRPO; Figure 5 at 1.3B)
+    rft_samples: int = 0  # RFT (offline): outputs sampled once per RL question from the SFT model; 0 = grpo.group_size
+    rft_batch_size: int = 0  # RFT: correct samples per step; 0 = questions_per_step x group_size (GRPO's batch)
+    dpo_beta: float = 0.1  # beta of the DPO loss (paper appendix A.1.4: not given; DPO's and trl's 0.1)
+    dpo_pairs_per_question: int = 1  # (o+, o-) pairs taken from each question's SFT samples (paper: not given)
+    dpo_batch_size: int = 0  # pairs per step; 0 = questions_per_step x group_size / 2 (GRPO's outputs per step)
+    prm_lr: float = 2e-5  # the process reward model's learning rate (paper §4.2: 2e-5)
+    prm_questions: int = 32  # questions whose sampled solutions are step-labelled per PRM training round
+    prm_samples: int = 4  # solutions sampled per such question (paper: not given)
+    prm_completions: int = 8  # N, Math-Shepherd completions per step prefix (Math-Shepherd: 8)
+    prm_estimate: Literal["hard", "soft"] = "hard"  # Math-Shepherd's hard (any completion right) or soft (share)
+    prm_epochs: int = 2  # passes over the step-labelled data per PRM round (paper: not given)
+    prm_batch_size: int = 8  # solutions per PRM step (paper: not given)
+    ppo_gamma: float = 1.0  # gamma, GAE discount (paper §4.1.1: not given; 1.0, trl's PPO default)
+    ppo_lam: float = 0.95  # lambda, GAE trace decay (paper: not given; trl's 0.95)
+    ppo_value_clip: float = 0.2  # the value loss's clip range around V_old (paper: not given; trl's 0.2)
+    ppo_vf_coef: float = 0.1  # weight of the value loss beside the policy loss (paper: not given; trl's 0.1)
+    ppo_value_lr: float = 0.0  # the value model's learning rate; 0 = the policy's (paper: not given)
+    iterative_rounds: int = 2  # rounds of iterative RL (paper Algorithm 1, Figure 6: 2 rounds)
+    replay_share: float = 0.1  # share of historical PRM data replayed in each new round (paper Algorithm 1: 10%)
+
+
+@dataclass
 class Params:
     """Everything one scale needs. `source` and `digest` are filled by `load_params`, not read from YAML."""
 

@@ -1,5 +1,7 @@
 """Ablation arms, stage specs and the tables built from per-problem scores (dsmath_lib.ablation)."""
 
+import dataclasses
+import doctest
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,22 @@ def test_arms_share_runs_between_notebooks():
     mixed = next(a for a in staging if a.name == "code + math mixed")
     assert mixed.stages[0].tokens == CFG.first_stage_tokens + CFG.math_tokens
     assert all(a.paper_row in TABLE1 for a in corpus if a.paper_row)
+
+
+def test_docstring_examples():
+    assert doctest.testmod(ablation).failed == 0
+
+
+def test_arms_are_picked_by_key_not_position():
+    staging = ablation.arms_by_key(ablation.staging_arms(CFG))
+    assert staging["math_only"].name == "math only" and staging["arxiv_only"].stages[0].sources[0][0] == "arxiv"
+    assert list(staging) == ["general_only", "general_then_math", "code_then_math", "math_only", "code_math_mixed",
+                             "arxiv_only"]
+    corpus = ablation.corpus_arms(CFG)
+    with pytest.raises(ValueError, match="its own key"):
+        ablation.arms_by_key(corpus + [dataclasses.replace(corpus[0], name="copy")])
+    with pytest.raises(ValueError, match="its own key"):
+        ablation.arms_by_key([dataclasses.replace(corpus[0], key="")])
 
 
 def test_stage_spec_folder_names_what_determines_the_run(tmp_path):

@@ -63,14 +63,16 @@ def test_sft_conclusion_compares_each_instruct_setting_with_the_base():
 
 
 def test_grpo_conclusion_reads_history_evals_and_gains():
-    history = pd.DataFrame({"step": [1, 2, 3, 4], "reward_mean": [float("nan"), 0.125, 0.25, 0.375],
-                            "zero_std_share": [1.0, 0.5, float("nan"), 0.75]})
+    history = pd.DataFrame({"step": list(range(1, 12)),
+                            "reward_mean": [float("nan"), 0.125, 0.25, 0.375, 0.5, 0.5, 0.5, 0.5, 0.5, 0.25, 0.75],
+                            "zero_std_share": [1.0, 0.5, float("nan"), 0.75] + [float("nan")] * 7})
     evals = pd.DataFrame({"step": [0, 2, 4], "accuracy": [0.1, 0.2, 0.15], "accuracy/synth-gsm": [0.2, 0.3, 0.25]})
     gains = pd.DataFrame({"benchmark": ["synth-gsm", "synth-math"], "setting": ["CoT", "tool-integrated"],
                           "gain": [5.0, -0.5], "ci_low": [1.0, -2.0], "ci_high": [9.0, 1.0], "problems": [40, 40],
                           "resolved": [True, False]})
     lines = report.conclusion(history, evals, gains).splitlines()
-    assert lines[0] == "- **Reward** (mean over the G outputs): 0.125 at step 2, 0.375 at step 4."
+    # 10 steps with a reward: the first and last fifth are steps 2-3 and 10-11, whose means are compared
+    assert lines[0].endswith("as one step's batch is small): 0.188 over steps 2-3, 0.500 over steps 10-11.")
     assert "75.0% of groups on average over 3 steps" in lines[1]
     assert lines[2] == "- **Held-out accuracy** (greedy CoT): 10.0% at step 0, 15.0% at step 4."
     assert "synth-gsm CoT +5.0 points [+1.0, +9.0] over 40 problems, resolved (the interval excludes 0)" in lines[3]

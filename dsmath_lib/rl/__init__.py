@@ -13,14 +13,20 @@ sigmoid DPO loss and its gradient coefficient), paradigm (the unified paradigm, 
 at these functions); for process supervision, prm_labels (a solution's steps as its lines, located in
 tokens; Math-Shepherd hard or soft step labels from completions; the replay of historical examples) and
 prm (the process reward model: a scalar head on the policy's architecture, trained at step ends, its
-held-out accuracy and AUC, and the step rewards process takes). Where each departs from the paper at small
-scale is said in its docstring.
+held-out accuracy and AUC, and the step rewards process takes); and their trainers, each train_grpo with its
+data source, coefficient or update swapped: methods (RFT, online RFT, DPO, GRPO with process supervision,
+iterative RL, `train_method` by Table 10 name) and ppo_trainer (PPO with a value model; PPO-vs-GRPO step time
+and memory). Where each departs from the paper at small scale is said in its docstring.
 """
 
 from dsmath_lib.rl.dpo import dpo_gradient_coefficient, dpo_loss
 from dsmath_lib.rl.grpo import NORMALISERS, group_advantages, grpo_loss, kl_k3
+from dsmath_lib.rl.methods import (IterativeResult, dpo_pairs, initial_prm, method_config, prm_examples,
+                                   rft_dataset, train_dpo, train_grpo_ps, train_iterative, train_method,
+                                   train_online_rft, train_rft)
 from dsmath_lib.rl.paradigm import METHODS, paradigm_table
 from dsmath_lib.rl.ppo import clipped_value_loss, gae, kl_penalised_rewards, ppo_policy_loss
+from dsmath_lib.rl.ppo_trainer import PPOResult, compare_ppo_grpo, measure_step, train_ppo
 from dsmath_lib.rl.prm import build_prm, load_prm, prm_metrics, save_prm, step_rewards, train_prm
 from dsmath_lib.rl.prm_labels import PRMExample, label_steps, replay_mix, step_ends
 from dsmath_lib.rl.process import process_advantages
@@ -35,3 +41,6 @@ __all__ += ["METHODS", "clipped_value_loss", "dpo_gradient_coefficient", "dpo_lo
             "paradigm_table", "ppo_policy_loss", "process_advantages"]
 __all__ += ["PRMExample", "build_prm", "label_steps", "load_prm", "prm_metrics", "replay_mix", "save_prm",
             "step_ends", "step_rewards", "train_prm"]
+__all__ += ["IterativeResult", "PPOResult", "compare_ppo_grpo", "dpo_pairs", "initial_prm", "measure_step",
+            "method_config", "prm_examples", "rft_dataset", "train_dpo", "train_grpo_ps", "train_iterative",
+            "train_method", "train_online_rft", "train_ppo", "train_rft"]

@@ -63,10 +63,28 @@ def _first_last(frame: pd.DataFrame, column: str) -> tuple[tuple[int, float], tu
     return (int(part["step"].iloc[0]), float(part[column].iloc[0])), (int(part["step"].iloc[-1]), float(part[column].iloc[-1]))
 
 
+def _first_last_windows(frame: pd.DataFrame, column: str) -> tuple[tuple[int, int, float], ...] | None:
+    """(first step, last step, mean) of a column over the first and the last fifth of the steps (at least one
+    step each), or None: one step's batch mean is too noisy to compare the start and end of a run with.
+
+    >>> _first_last_windows(pd.DataFrame({"step": range(1, 11), "r": [0.1] * 2 + [0.5] * 6 + [0.3] * 2}), "r")
+    ((1, 2, 0.1), (9, 10, 0.3))
+    """
+    if column not in frame or "step" not in frame:
+        return None
+    part = frame[["step", column]].dropna()
+    if part.empty:
+        return None
+    k = max(1, len(part) // 5)
+    head, tail = part.iloc[:k], part.iloc[-k:]
+    return tuple((int(w["step"].iloc[0]), int(w["step"].iloc[-1]), round(float(w[column].mean()), 6))
+                 for w in (head, tail))
+
+
 def conclusion(history: pd.DataFrame, evals: pd.DataFrame, gains: pd.DataFrame,
                all_equal: str = "zero_std_share") -> str:
     """The notebook's conclusion as markdown, read from the run's history and evals (trainer.GRPOResult) and
-    eval.table5.paired_gain: reward at the first and last step, the mean share of groups whose G rewards are
+    eval.table5.paired_gain: reward over the first and the last fifth of the steps, the mean share of groups whose G rewards are
     all equal (zero advantage, so no gradient), held-out accuracy at the first and last evaluation, and each
     RL-minus-Instruct gain with its paired 95% interval and whether it is resolved.
 
@@ -75,16 +93,18 @@ def conclusion(history: pd.DataFrame, evals: pd.DataFrame, gains: pd.DataFrame,
     >>> gains = pd.DataFrame({"benchmark": ["synth-gsm"], "setting": ["CoT"], "gain": [2.0], "ci_low": [-1.0],
     ...                       "ci_high": [5.0], "problems": [50], "resolved": [False]})
     >>> print(conclusion(history, evals, gains))
-    - **Reward** (mean over the G outputs): 0.050 at step 1, 0.200 at step 3.
+    - **Reward** (mean over the G outputs, averaged over the first and last fifth of the steps, as one step's batch is small): 0.050 over step 1, 0.200 over step 3.
     - **All-equal groups**: 80.0% of groups on average over 3 steps had G equal rewards, so a zero advantage.
     - **Held-out accuracy** (greedy CoT): 4.0% at step 0, 6.0% at step 3.
     - **RL minus Instruct** (top-1, paired 95% CI over the same problems): synth-gsm CoT +2.0 points [-1.0, +5.0] over 50 problems, not resolved (the interval spans 0). 0 of 1 gains resolved.
     """
     lines = []
-    reward = _first_last(history, "reward_mean")
+    reward = _first_last_windows(history, "reward_mean")
     if reward:
-        (s0, r0), (s1, r1) = reward
-        lines.append(f"- **Reward** (mean over the G outputs): {r0:.3f} at step {s0}, {r1:.3f} at step {s1}.")
+        (a0, b0, r0), (a1, b1, r1) = reward
+        span = [f"step {a}" if a == b else f"steps {a}-{b}" for a, b in ((a0, b0), (a1, b1))]
+        lines.append(f"- **Reward** (mean over the G outputs, averaged over the first and last fifth of the steps, "
+                     f"as one step's batch is small): {r0:.3f} over {span[0]}, {r1:.3f} over {span[1]}.")
     if all_equal in history and history[all_equal].notna().any():
         share = history[all_equal].dropna()
         lines.append(f"- **All-equal groups**: {100 * share.mean():.1f}% of groups on average over {len(share)} steps "

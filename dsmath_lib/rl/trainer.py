@@ -16,6 +16,10 @@ The variant is four GRPOConfig fields (presets in config.GRPO_PRESETS): `scale_r
 (DAPO, on when dynamic_sampling_rounds > 1): groups whose G rewards are all equal are dropped and more
 questions are sampled, up to `dynamic_sampling_rounds` rollout rounds, to fill the batch.
 
+The other methods of notebook 06 (rl.methods, rl.ppo_trainer) are this loop with one of its parts swapped,
+the parts of the paper's Table 10: `collect_fn` (the data source), `advantage_fn` (the gradient coefficient,
+(N,) or (N, T)) or `update_fn` (a loss that is not GRPO's); None keeps GRPO's own, so the defaults are unchanged.
+
 Logged per step (history and tracker): reward mean/std, accuracy (share of correct outputs by the grader),
 the k3 KL to the reference, response length, clip fractions, the policy's mean token entropy on its samples,
 the share of groups with all-equal rewards, and rollout / update seconds. Every `eval_every` steps (and at
@@ -129,7 +133,8 @@ def _micro_batches(batch: Rollout, advantages: torch.Tensor, size: int, pad_id: 
     for start in range(0, len(order), size):
         rows = order[start : start + size]
         ids, att, comp = batch.tensors(rows, pad_id)
-        out.append({"ids": ids, "att": att, "comp": comp, "adv": advantages[rows]})
+        adv = advantages[rows]  # (n,) per output, or (n, T_all) per token: cut to this micro-batch's width
+        out.append({"ids": ids, "att": att, "comp": comp, "adv": adv[:, : comp.size(1)] if adv.dim() == 2 else adv})
     return out
 
 
@@ -234,11 +239,18 @@ def _check(cfg: GRPOConfig, questions: Sequence[Problem]) -> None:
 def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOConfig, out: str | Path,
                eval_problems: Sequence[Problem] = (), tracker: Tracker | None = None, seed: int = 0,
                progress: bool = True, reward_fn: RewardFn | None = None,
-               eval_cfg: EvalConfig | None = None) -> GRPOResult:
+               eval_cfg: EvalConfig | None = None, *, collect_fn=None, advantage_fn=None, update_fn=None,
+               card: dict | None = None) -> GRPOResult:
     """Train `policy` with GRPO on `questions` (ref: the frozen reference model); resumable in `out`.
 
     reward_fn(texts, problems) -> rewards replaces the outcome reward (None: the grader, as in the paper);
-    accuracy is always the grader's. eval_cfg: the held-out checks' grading limits (params.eval)."""
+    accuracy is always the grader's. eval_cfg: the held-out checks' grading limits (params.eval).
+
+    The paradigm's three parts (paper Table 10) can be swapped, each None for GRPO's own (rl.methods uses them):
+    collect_fn(sample, step) -> (Rollout, rewards (B, G), stats), the data source (default `collect`);
+    advantage_fn(batch, rewards) -> (N,) or (N, T), the gradient coefficient (default group_advantages);
+    update_fn, `update`'s signature and stats (extra stat keys are kept in the history after HISTORY_FIELDS);
+    card: fields over the saved model's card ("description" also names the progress bar)."""
     _check(cfg, questions)
     out, tracker = Path(out), tracker or Tracker()
     out.mkdir(parents=True, exist_ok=True)
@@ -259,16 +271,21 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
 
     if start == 0 and not evals:
         evaluate(0)
-    bar = tqdm(total=n_steps, initial=start, desc=f"GRPO ({cfg.variant})", disable=not progress)
+    card = {"name": out.name, "notebook": "05_grpo", "stage": "rl", "description": f"GRPO ({cfg.variant}), "
+            f"{n_steps} steps of {cfg.questions_per_step} x G={cfg.group_size}"} | (card or {})
+    bar = tqdm(total=n_steps, initial=start, desc=card["description"].split(",")[0], disable=not progress)
     for step in range(start, n_steps):
         t0 = time.perf_counter()
-        batch, rewards, row = collect(sample, tokenizer, questions, cfg, step, seed, reward_fn)
+        batch, rewards, row = (collect_fn(sample, step) if collect_fn else
+                               collect(sample, tokenizer, questions, cfg, step, seed, reward_fn))
         t1 = time.perf_counter()
-        advantages = group_advantages(rewards, scale=cfg.scale_rewards).flatten()  # (N,)
+        advantages = (advantage_fn(batch, rewards) if advantage_fn  # (N,) or (N, T)
+                      else group_advantages(rewards, scale=cfg.scale_rewards).flatten())
         if len(batch):
-            row |= update(policy, ref, batch, advantages, cfg, optimizer, pad_id)
+            row |= (update_fn or update)(policy, ref, batch, advantages, cfg, optimizer, pad_id)
         row |= {"step": step + 1, "rollout_s": t1 - t0, "update_s": time.perf_counter() - t1}
-        history.append({k: row.get(k, float("nan")) for k in HISTORY_FIELDS})  # nan: no group to train on
+        keys = HISTORY_FIELDS + tuple(sorted(set(row) - set(HISTORY_FIELDS)))  # a method's own stats last
+        history.append({k: row.get(k, float("nan")) for k in keys})  # nan: no group to train on
         tracker.log({f"train/{k}": v for k, v in history[-1].items() if k != "step"}, step=step + 1)
         bar.update(1)
         bar.set_postfix(reward=f"{row['reward_mean']:.3f}", kl=f"{row.get('kl', 0):.4f}")
@@ -276,8 +293,6 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
             evaluate(step + 1)
             _save_state(state_path, policy, optimizer, step + 1, history, evals)
     bar.close()
-    card = {"name": out.name, "notebook": "05_grpo", "stage": "rl",
-            "description": f"GRPO ({cfg.variant}), {n_steps} steps of {cfg.questions_per_step} x G={cfg.group_size}"}
     path = save_model(policy, tokenizer, out / "model", card=card)
     (out / "history.json").write_text(json.dumps({"history": history, "evals": evals}, indent=1) + "\n")
     return GRPOResult(policy, history, evals, path)
