@@ -1,6 +1,6 @@
 # dsmath: two commands.
 #   make reproduce [SCALE=smoke|tiny|gpu|paper] [ONLY=07_evaluation] [FORCE=1]
-#   make test
+#   make test                (make test-unit: without the notebooks at smoke scale)
 # Both create .venv and install the project into it on first use (and again when pyproject.toml or
 # requirements.lock change). An existing torch in the venv is kept (install your CUDA build first on GPU).
 
@@ -17,7 +17,7 @@ TORCH_VERSION ?= 2.13.0
 export WANDB_MODE ?= offline
 export PYTHONHASHSEED := 0
 
-.PHONY: reproduce test lab bench install clean-results
+.PHONY: reproduce test test-unit lab bench install clean-results
 
 reproduce: $(STAMP)
 	$(PY) -m dsmath_lib.reproduce --scale $(SCALE) $(if $(ONLY),--only $(ONLY)) $(if $(FORCE),--force)
@@ -25,6 +25,11 @@ reproduce: $(STAMP)
 test: export HF_HUB_OFFLINE = 1
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+# the unit layer: everything but the notebooks executed at smoke scale (tests/test_notebooks.py)
+test-unit: export HF_HUB_OFFLINE = 1
+test-unit: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -q --ignore=tests/test_notebooks.py $(PYTEST_ARGS)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -4,12 +4,14 @@
     python -m dsmath_lib.reproduce --scale smoke --only 00_world     # one notebook
     python -m dsmath_lib.reproduce --scale tiny --force              # rerun even what is up to date
 
-Each notebook declares in its metadata which params sections it reads and which notebooks' artifacts it
-needs: {"dsmath": {"params": ["world", "model"], "needs": ["00_world"]}}. Its fingerprint hashes its
-cells, those params sections, the library's source and the fingerprints of the notebooks it needs. A
-notebook whose fingerprint matches its last successful run (recorded in artifacts/<scale>/reproduce_state.json)
-is skipped, so an interrupted run picks up at the first unfinished notebook and a changed params value
-reruns only the notebooks that read it (and those downstream of them). A failing notebook stops the run,
+Each notebook declares in its metadata which notebooks' artifacts it needs: {"dsmath": {"needs":
+["00_world"]}}. Its fingerprint hashes its cells, the whole params file (every value: no hand-kept list of
+what a notebook reads can drift out of date and leave an output stale), the library's source and the
+fingerprints of the notebooks it needs. A notebook whose fingerprint matches its last successful run
+(recorded in artifacts/<scale>/reproduce_state.json) is skipped, so an interrupted run picks up at the
+first unfinished notebook. A changed params value reruns every notebook, which is cheap where nothing it
+determines changed: training runs are found on disk by their spec's digest and evaluations in the cache
+keyed by checkpoint content (eval.evaluate). A failing notebook stops the run,
 naming the cell and the error; its executed copy stays in results/<scale>/notebooks/ for reading.
 """
 
@@ -40,7 +42,6 @@ class NotebookFailed(RuntimeError):
 class NotebookSpec:
     name: str  # "07_evaluation"
     path: Path
-    sections: tuple[str, ...]  # params sections the notebook reads
     needs: tuple[str, ...]  # notebooks whose artifacts it reads
 
 
@@ -57,17 +58,19 @@ def discover_notebooks(folder: Path) -> list[NotebookSpec]:
 
 def read_spec(path: Path) -> NotebookSpec:
     meta = json.loads(path.read_text()).get("metadata", {}).get("dsmath")
-    if not isinstance(meta, dict) or "params" not in meta:
-        raise ValueError(f"{path}: missing metadata.dsmath.params (the params sections it reads)")
-    return NotebookSpec(path.stem, path, tuple(meta["params"]), tuple(meta.get("needs", ())))
+    if not isinstance(meta, dict) or "needs" not in meta:
+        raise ValueError(f"{path}: missing metadata.dsmath.needs (the notebooks whose artifacts it reads)")
+    if "params" in meta:
+        raise ValueError(f"{path}: metadata.dsmath.params is gone: the fingerprint covers the whole params file")
+    return NotebookSpec(path.stem, path, tuple(meta["needs"]))
 
 
 def notebook_fingerprint(spec: NotebookSpec, params: Params, upstream: dict[str, str], library: str) -> str:
-    """Hash of what determines a notebook's outputs: its cells, params sections, code and inputs."""
+    """Hash of what determines a notebook's outputs: its cells, every params value, code and inputs."""
     cells = json.loads(spec.path.read_text())["cells"]
     blob = {
         "cells": [(c["cell_type"], "".join(c["source"])) for c in cells],
-        "params": params.section_digest(*spec.sections) if spec.sections else "",
+        "params": params.section_digest(),
         "scale": params.scale,
         "library": library,
         "needs": {name: upstream[name] for name in spec.needs},

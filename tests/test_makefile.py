@@ -38,7 +38,7 @@ def test_lab_allows_root_only_as_root(tmp_path):
 def test_offline_only_in_tests_and_ci():
     makefile = (paths.ROOT / "Makefile").read_text()
     exports = [line for line in makefile.splitlines() if "HF_HUB_OFFLINE" in line and not line.startswith("#")]
-    assert exports == ["test: export HF_HUB_OFFLINE = 1"]
+    assert exports == ["test: export HF_HUB_OFFLINE = 1", "test-unit: export HF_HUB_OFFLINE = 1"]
     assert "HF_HUB_OFFLINE=1" in (paths.ROOT / ".ci" / "run").read_text()
     for notebook in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
         assert "HF_HUB_OFFLINE" not in notebook.read_text(), f"{notebook.name} decides hub access for the user"

@@ -17,9 +17,9 @@ from dsmath_lib.reproduce import discover_notebooks, library_digest, read_spec
 PARAMETERS = 'params_path = "../params/smoke.yaml"\nscale = "smoke"'
 
 
-def toy_notebook(path: Path, sections, needs, body: str) -> None:
+def toy_notebook(path: Path, needs, body: str) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["dsmath"] = {"params": sections, "needs": needs}
+    nb.metadata["dsmath"] = {"needs": needs}
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params_cell = nbformat.v4.new_code_cell(PARAMETERS)
     params_cell.metadata["tags"] = ["parameters"]
@@ -41,9 +41,9 @@ def study(tmp_path_factory):
     (root / "notebooks").mkdir()
     (root / "params").mkdir()
     shutil.copy(paths.PARAMS_DIR / "smoke.yaml", root / "params" / "smoke.yaml")
-    toy_notebook(root / "notebooks" / "01_first.ipynb", ["world"], [],
+    toy_notebook(root / "notebooks" / "01_first.ipynb", [],
                  WRITE_TABLE.format(name="01_first", key="world.n_test"))
-    toy_notebook(root / "notebooks" / "02_second.ipynb", ["sampling"], ["01_first"],
+    toy_notebook(root / "notebooks" / "02_second.ipynb", ["01_first"],
                  WRITE_TABLE.format(name="02_second", key="sampling.max_new_tokens"))
     return root
 
@@ -75,14 +75,12 @@ def test_runner_lifecycle(study):
     assert second.returncode == 0, second.stderr
     assert second.stdout.count("up to date, skipped") == 2
 
-    set_param(study, "max_new_tokens: 64", "max_new_tokens: 65")  # only 02 reads sampling
+    # any params value reruns every notebook: no hand-kept list of what a notebook reads to go stale
+    set_param(study, "max_new_tokens: 64", "max_new_tokens: 65")
     third = reproduce(study)
-    assert "01_first: up to date" in third.stdout and "02_second: done" in third.stdout
+    assert "01_first: done" in third.stdout and "02_second: done" in third.stdout
     assert " 65 |" in (study / "results" / "smoke" / "tables" / "02_second" / "value.md").read_text()
-
-    set_param(study, "n_test: 64", "n_test: 63")  # 01 reads world, and 02 needs 01
-    fourth = reproduce(study)
-    assert "01_first: done" in fourth.stdout and "02_second: done" in fourth.stdout
+    assert reproduce(study).stdout.count("up to date, skipped") == 2
 
     forced = reproduce(study, "--force", "--only", "02_second")
     assert "02_second: done" in forced.stdout and "01_first" not in forced.stdout.split("notebooks,")[1]
@@ -91,13 +89,13 @@ def test_runner_lifecycle(study):
 def test_failure_names_cell_and_resumes(study, tmp_path):
     assert reproduce(study).returncode == 0
     bad = study / "notebooks" / "03_third.ipynb"
-    toy_notebook(bad, [], ["02_second"], "raise ValueError('boom in the third notebook')")
+    toy_notebook(bad, ["02_second"], "raise ValueError('boom in the third notebook')")
     failed = reproduce(study)
     assert failed.returncode == 1
     assert "03_third failed in cell [" in failed.stderr and "starts `raise ValueError" in failed.stderr and "ValueError: boom" in failed.stderr
     executed = study / "results" / "smoke" / "notebooks" / "03_third.ipynb"
     assert "boom" in executed.read_text()  # the executed copy is kept for reading
-    toy_notebook(bad, [], ["02_second"], "print('fixed')")
+    toy_notebook(bad, ["02_second"], "print('fixed')")
     resumed = reproduce(study)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.count("up to date, skipped") == 2 and "03_third: done" in resumed.stdout
@@ -107,12 +105,16 @@ def test_failure_names_cell_and_resumes(study, tmp_path):
 def test_spec_requires_metadata(tmp_path):
     nb = nbformat.v4.new_notebook()
     nbformat.write(nb, tmp_path / "01_x.ipynb")
-    with pytest.raises(ValueError, match="missing metadata.dsmath.params"):
+    with pytest.raises(ValueError, match="missing metadata.dsmath.needs"):
+        read_spec(tmp_path / "01_x.ipynb")
+    nb.metadata["dsmath"] = {"params": ["world"], "needs": []}  # the old hand-kept list is an error, not ignored
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    with pytest.raises(ValueError, match="covers the whole params file"):
         read_spec(tmp_path / "01_x.ipynb")
 
 
 def test_unknown_need_is_an_error(tmp_path):
-    toy_notebook(tmp_path / "01_x.ipynb", [], ["00_missing"], "1")
+    toy_notebook(tmp_path / "01_x.ipynb", ["00_missing"], "1")
     with pytest.raises(ValueError, match="unknown notebooks"):
         discover_notebooks(tmp_path)
 
