@@ -82,6 +82,7 @@ def run_ours(args, path: Path, tok, questions) -> list[float]:
 
 
 def run_trl(args, path: Path, tok, questions) -> list[float]:
+    import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
@@ -115,10 +116,23 @@ def run_trl(args, path: Path, tok, questions) -> list[float]:
     clock = Clock()
     trainer = GRPOTrainer(model=model, reward_funcs=reward, args=cfg, train_dataset=data, processing_class=tok,
                           callbacks=[clock])
+    rollout_s = []  # trl's rollout: generation, rewards and advantages, timed around the method that does them
+    generate_and_score = trainer._generate_and_score_completions
+
+    def timed(batch):
+        start = time.perf_counter()
+        out = generate_and_score(batch)
+        rollout_s.append(time.perf_counter() - start)
+        return out
+
+    trainer._generate_and_score_completions = timed
     trainer.train()
     lengths = {round(m["completions/mean_length"], 3) for m in trainer.state.log_history
                if "completions/mean_length" in m}
     assert lengths == {float(args.max_len)}, f"trl: outputs stopped early ({lengths})"
+    assert len(rollout_s) == len(clock.times), f"trl generated {len(rollout_s)} times in {len(clock.times)} steps"
+    print(json.dumps({"rollout_s": rollout_s[1:], "update_s": [t - r for t, r in zip(clock.times[1:], rollout_s[1:])],
+                      "threads": torch.get_num_threads()}), file=sys.stderr)
     return clock.times[1:]
 
 
