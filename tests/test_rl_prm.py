@@ -107,6 +107,20 @@ def test_step_logits_read_each_steps_last_token_like_an_unpadded_forward(policy,
     assert torch.allclose(flat, torch.stack(ref), atol=1e-5)
 
 
+def test_token_scores_of_a_left_padded_row_equal_its_unpadded_forward(policy, tok, examples):
+    prm = M.build_prm(policy, seed=3).eval()
+    short, long = examples[0].prompt_ids, examples[1].prompt_ids + examples[1].completion_ids
+    width = max(len(short), len(long))
+    rows = [[tok.pad_token_id] * (width - len(r)) + r for r in (short, long)]  # (2, width), left-padded
+    att = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in (short, long)])
+    with torch.no_grad():
+        scores = M.token_scores(prm, torch.tensor(rows), att)  # (2, width)
+        for i, r in enumerate((short, long)):
+            alone = prm(input_ids=torch.tensor([r])).logits[0, :, 0]  # (len(r),)
+            assert torch.allclose(scores[i, width - len(r):], alone, atol=1e-5)
+    assert scores.shape == (2, width) and scores.dtype == torch.float32
+
+
 def test_prm_loss_is_bce_with_logits_at_step_ends(policy, tok, examples):
     prm = M.build_prm(policy, seed=4)
     batch = examples[:4]

@@ -43,7 +43,7 @@ import torch
 from dsmath_lib.config import GRPOConfig, RLAblationConfig
 from dsmath_lib.problem import Problem
 from dsmath_lib.rl.grpo import kl_k3
-from dsmath_lib.rl.prm import build_prm, save_prm
+from dsmath_lib.rl.prm import build_prm, save_prm, token_scores
 from dsmath_lib.rl.ppo import clipped_value_loss, gae, kl_penalised_rewards, ppo_policy_loss
 from dsmath_lib.rl.rollout import token_logprobs
 from dsmath_lib.rl.trainer import GRPOResult, _frozen_logprobs, _micro_batches, train_grpo
@@ -61,9 +61,7 @@ def token_values(value, ids: torch.Tensor, att: torch.Tensor, comp: torch.Tensor
     """V(t) for every completion position: ids, att (N, P + T), comp (N, T) -> (N, T), 0 on padding."""
     T = comp.size(1)
     P = ids.size(1) - T
-    pos = (att.cumsum(-1) - 1).clamp(min=0)  # (N, P + T), as rl.rollout.token_logprobs
-    out = value(input_ids=ids, attention_mask=att, position_ids=pos, use_cache=False)
-    return out.logits[:, P - 1 : P + T - 1, 0].float() * comp  # the position before token t has read o_<t
+    return token_scores(value, ids, att)[:, P - 1 : P + T - 1] * comp  # the position before token t has read o_<t
 
 
 @torch.no_grad()

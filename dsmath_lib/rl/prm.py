@@ -88,19 +88,25 @@ def load_prm(path: str | Path, dtype: str = "float32"):
     return prm.eval(), load_tokenizer(path)
 
 
+def token_scores(model, ids: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
+    """A scalar-head model's output at every position: ids, att (N, L) -> (N, L) float32 on the model's device,
+    with grad when enabled. Position ids count real tokens, as the sampler's do. The PRM's step scores
+    (step_logits) and PPO's values (rl.ppo_trainer.token_values) are columns of it."""
+    pos = (att.cumsum(-1) - 1).clamp(min=0)  # (N, L)
+    device = model.device
+    out = model(input_ids=ids.to(device), attention_mask=att.to(device), position_ids=pos.to(device), use_cache=False)
+    return out.logits[..., 0].float()  # (N, L)
+
+
 def step_logits(prm, prompt_ids: Sequence[list[int]], completion_ids: Sequence[list[int]],
                 ends: Sequence[Sequence[int]], pad_id: int = 0) -> torch.Tensor:
     """The PRM's logit at the last token of every step, rows in order: (S,) float32, S = total steps, with
-    grad when enabled. Prompts are left-padded and completions right-padded (rl.rollout.pad_rollout);
-    position ids count real tokens, as the sampler's do."""
+    grad when enabled. Prompts are left-padded and completions right-padded (rl.rollout.pad_rollout)."""
     ids, att, comp = pad_rollout(list(prompt_ids), list(completion_ids), pad_id)  # (n, P + T), (n, P + T), (n, T)
-    pos = (att.cumsum(-1) - 1).clamp(min=0)  # (n, P + T)
-    device = prm.device
-    out = prm(input_ids=ids.to(device), attention_mask=att.to(device), position_ids=pos.to(device), use_cache=False)
     start = ids.size(1) - comp.size(1)  # P: column of completion token 0
     rows = [i for i, e in enumerate(ends) for _ in e]
     cols = [start + end - 1 for e in ends for end in e]  # the step's last token
-    return out.logits[rows, cols, 0].float()  # (S,)
+    return token_scores(prm, ids, att)[rows, cols]  # (S,)
 
 
 def prm_loss(prm, batch: Sequence[PRMExample], pad_id: int = 0) -> torch.Tensor:
