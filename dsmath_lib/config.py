@@ -7,7 +7,7 @@
 Every value a notebook uses comes from here. Defaults live in the dataclasses below; a params file holds
 the scale's values. Loading is strict: an unknown or mistyped key, a value of the wrong type, or a missing
 file raises `ParamsError` naming the key and the file. Each field's comment names the paper's symbol and
-section where there is one (PAPER.md gives the numbers).
+section where there is one (docs/PAPER.md gives the numbers).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class ModelConfig:
 class SamplingConfig:
     """Defaults for sampling from a model (evaluation and RL rollouts)."""
 
-    max_new_tokens: int = 256  # the paper evaluates MATH with up to 1024 (PAPER.md §7)
+    max_new_tokens: int = 256  # the paper evaluates MATH with up to 1024 (docs/PAPER.md §7)
     temperature: float = 0.7  # Figure 7's sampling temperature for Maj@K / Pass@K
     top_p: float = 1.0
     batch_size: int = 64
@@ -132,7 +132,7 @@ class EvalConfig:
     max_executions: int = 4  # tool-integrated: programs run per problem (DeepSeekMath's harness)
     sandbox_timeout_s: float = 5.0  # wall-clock limit per model-written program
     grading_workers: int = 2  # math-verify worker processes
-    grading_timeout_s: float = 5.0  # per symbolic comparison (PAPER.md §7: a process-level timeout)
+    grading_timeout_s: float = 5.0  # per symbolic comparison (docs/PAPER.md §7: a process-level timeout)
     pretrained: str = ""  # a named model to evaluate beside our checkpoints (gpu/paper scale), e.g. a hub name
 
 
@@ -215,7 +215,7 @@ REMOVED_GRPO_KEYS = {  # old key: what replaced it (a params file still using on
 
 @dataclass
 class GRPOConfig:
-    """Group Relative Policy Optimisation (dsmath_lib.rl, notebook 05: paper §4, PAPER.md §5).
+    """Group Relative Policy Optimisation (dsmath_lib.rl, notebook 05: paper §4, docs/PAPER.md §5).
 
     In a params file `preset: grpo | dr_grpo | dapo` fills the four variant fields from GRPO_PRESETS; in code,
     GRPOConfig.from_preset("dapo", steps=3). `variant` names the result (run folders, progress bar, cards).
@@ -292,13 +292,14 @@ class GRPOConfig:
 class RLAblationConfig:
     """The methods GRPO is compared with (dsmath_lib.rl.methods, rl.ppo_trainer; notebook 06: paper §4.1.3-4.1.4,
     §5.2, Table 10, Figures 5-6). The shared loop settings (questions_per_step, G, beta, clip_eps, max_new_tokens,
-    eval_every, ...) are GRPOConfig's; `steps` and `lr` here override grpo's for every method, so the curves of
-    Figure 5 share one x axis. Not yet a Params section: adding one changes Params.section_digest(), which the
-    committed tiny report records (tests/test_notebooks.py); notebook 06's commit adds it with its params.
+    ...) are GRPOConfig's; `steps`, `lr`, `eval_every` and `eval_problems` here override grpo's for every method,
+    so the curves of Figure 5 share one x axis and one held-out set.
     """
 
     steps: int = 0  # policy-update steps of every method's run (Figure 5's x axis); 0 = grpo.steps
     lr: float = 0.0  # policy learning rate of every method; 0 = grpo.lr (paper: 1e-6 for GRPO; Figure 5 at 1.3B)
+    eval_every: int = 0  # held-out evaluation every this many steps of every run; 0 = grpo.eval_every
+    eval_problems: int = 0  # held-out problems per benchmark for Figures 5-6; 0 = grpo.eval_problems
     rft_samples: int = 0  # RFT (offline): outputs sampled once per RL question from the SFT model; 0 = grpo.group_size
     rft_batch_size: int = 0  # RFT: correct samples per step; 0 = questions_per_step x group_size (GRPO's batch)
     dpo_beta: float = 0.1  # beta of the DPO loss (paper appendix A.1.4: not given; DPO's and trl's 0.1)
@@ -336,6 +337,7 @@ class Params:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    rl_ablation: RLAblationConfig = field(default_factory=RLAblationConfig)
     source: str = field(default="", metadata={"derived": True})
 
     def section_digest(self, *sections: str) -> str:

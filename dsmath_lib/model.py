@@ -5,7 +5,7 @@
     MODEL_SIZES[params.model.size].lr                                 # the size's suggested peak LR
     save_model(model, tokenizer, path); model, tokenizer = load_model(path)
 
-One name sets every coupled number (STYLE.md habit 6): `ModelSize` holds width and depth, and derives
+One name sets every coupled number: `ModelSize` holds width and depth, and derives
 heads (fixed head width), the SwiGLU intermediate size and a peak learning rate, so a params file only
 says `size: tiny`.
 
@@ -32,7 +32,8 @@ from dsmath_lib.config import ModelConfig
 from dsmath_lib.tokenizer import load_tokenizer
 
 HEAD_DIM = 32  # fixed head width: heads grow with width, as in most Llama-family models
-LR_ANCHOR = (128, 2e-3)  # (width, peak LR): the DESIGN.md measured point, a 0.8M model trained well at 2e-3
+LR_ANCHOR = (128, 2e-3)  # (width, peak LR): a measured point, a 0.8M character-level Llama trained well at 2e-3
+# (2.1M tokens of 1-3-step two-digit +/- chains in 4 CPU minutes: 14% on 1-step problems, still rising)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ MODEL_SIZES: dict[str, ModelSize] = {
     s.name: s
     for s in (
         ModelSize("smoke", d_model=64, n_layers=4),  # ~0.28M params with a 1K vocab: tests and CI
-        ModelSize("tiny-s", d_model=128, n_layers=4),  # ~0.94M: near the DESIGN.md measured point
+        ModelSize("tiny-s", d_model=128, n_layers=4),  # ~0.94M: near LR_ANCHOR's measured point
         ModelSize("tiny", d_model=192, n_layers=6),  # ~2.85M: the default laptop model
         ModelSize("tiny-l", d_model=256, n_layers=8),  # ~6.7M: the largest the hour budget allows
     )

@@ -1,4 +1,4 @@
-"""The paper's numbers that our tables put beside ours (PAPER.md, from arXiv 2402.03300), in percent.
+"""The paper's numbers that our tables put beside ours (docs/PAPER.md, from arXiv 2402.03300), in percent.
 
     from dsmath_lib.paper_numbers import TABLE1, TABLE6_7, TABLE8, TABLE5
     TABLE1["DeepSeekMath Corpus (120.2B)"]["GSM8K"]      # 23.8
@@ -30,7 +30,7 @@ TABLE6_7 = {  # §5.1.1, Tables 6-7: 1.3B, code and math staging; "+Python" is f
                                          "HumanEval": 29.3, "MBPP": 39.4},
 }
 
-TABLE8 = {  # §5.1.2, Table 8: 1.3B trained on arXiv papers only (PAPER.md gives GSM8K and MATH)
+TABLE8 = {  # §5.1.2, Table 8: 1.3B trained on arXiv papers only (docs/PAPER.md gives GSM8K and MATH)
     "No Math Training": {"GSM8K": 2.9, "MATH": 3.0},
     "arXiv only": {"GSM8K": 3.3, "MATH": 3.4},
 }

@@ -44,7 +44,7 @@ HARDWARE = {  # peak dense (no sparsity) bf16 tensor-core TFLOP/s and memory in 
 SPLIT_SIZES = {"gsm8k": (7473, 1319), "math": (7500, 5000), "math500": (7500, 500)}  # published (train, test)
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 TRAINED_BYTES = 16  # per parameter: weights + gradients + Adam's two moments, with fp32 master weights
-PAPER = {  # the paper's own figures (PAPER.md), beside the stages they correspond to
+PAPER = {  # the paper's own figures (docs/PAPER.md), beside the stages they correspond to
     "init": "starts from DeepSeek-Coder-Base-v1.5 7B (§2.3)",
     "mining": "4 iterations, 35.5M pages, 120B tokens (§2.1)",
     "02": "1.3B model, 150B tokens per corpus (Table 1)",

@@ -157,7 +157,7 @@ def test_on_policy_gradient_is_minus_advantage_over_length():
     loss.backward()
     lengths = torch.tensor(LENGTHS, dtype=torch.float32)
     assert torch.allclose(logp.grad, -(adv / lengths / len(LENGTHS))[:, None] * mask(), atol=1e-7)
-    assert float(loss) == pytest.approx(0.0, abs=1e-6)  # the logged loss is ~0 at mu = 1 (PAPER.md §7)
+    assert float(loss) == pytest.approx(0.0, abs=1e-6)  # the logged loss is ~0 at mu = 1 (docs/PAPER.md §7)
     assert stats["clip_frac"] == 0.0 and stats["ratio"] == pytest.approx(1.0)
 
 

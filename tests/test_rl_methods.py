@@ -101,6 +101,20 @@ def test_rft_trains_on_sft_samples(world, tok, sft, tmp_path):
     assert [e["step"] for e in result.evals] == [0, 2] and "accuracy/synth-gsm" in result.evals[0]
     assert all(h["reward_mean"] == 1.0 and math.isnan(h["kl"]) for h in result.history)  # correct only, no KL
     assert json.loads((tmp_path / "ablation.json").read_text())["ablation"]["rft_batch_size"] == ABL.rft_batch_size
+    sampled = 4 * CFG.group_size  # run_questions of 2 steps x 2 questions cover all 4 questions
+    assert result.data["sampled"] == sampled and 0 < result.data["correct"] < sampled
+    assert all(h["outputs"] == ABL.rft_batch_size for h in result.history)
+
+
+def test_offline_methods_without_data_train_nothing(world, tok, sft, tmp_path):
+    """An SFT model that solves nothing leaves RFT no correct sample and DPO no pair: the runs take their steps
+    without an update (the study goes on, the table says 0) instead of stopping."""
+    never = lambda texts, problems: [0.0] * len(texts)  # noqa: E731
+    for train, key in ((M.train_rft, "correct"), (M.train_dpo, "pairs")):
+        result = train(fresh(sft), sft, tok, world.train[:4], CFG, ABL, tmp_path / key, reward_fn=never,
+                       progress=False)
+        assert result.data[key] == 0 and not changed(result.policy, sft)
+        assert [h["outputs"] for h in result.history] == [0] * CFG.steps and math.isnan(result.history[0]["loss"])
 
 
 def test_online_rft_uses_the_correctness_coefficient(world, tok, sft, tmp_path, monkeypatch):
@@ -228,6 +242,8 @@ def test_train_method_dispatches_by_table_10_name(world, tok, sft, tmp_path):
 def test_method_config_shares_steps_and_lr():
     cfg = M.method_config(GRPOConfig(steps=30, lr=5e-5), RLAblationConfig(steps=12), beta=0.0)
     assert (cfg.steps, cfg.lr, cfg.beta) == (12, 5e-5, 0.0)
+    cfg = M.method_config(GRPOConfig(eval_every=10, eval_problems=400), RLAblationConfig(eval_problems=50))
+    assert (cfg.eval_every, cfg.eval_problems) == (10, 50)
 
 
 def test_docstring_examples():

@@ -1,4 +1,4 @@
-"""Benchmark decontamination by n-gram matching (paper §2.1, PAPER.md "Decontamination").
+"""Benchmark decontamination by n-gram matching (paper §2.1, docs/PAPER.md "Decontamination").
 
     from dsmath_lib.corpus.decontamination import BenchmarkIndex, decontaminate
     index = BenchmarkIndex.build(question_and_answer_texts)      # once per benchmark set

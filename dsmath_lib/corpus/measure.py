@@ -25,7 +25,7 @@ from dsmath_lib.corpus.decontamination import BenchmarkIndex, decontaminate
 from dsmath_lib.corpus.miner import IterationRecord, MiningResult
 from dsmath_lib.webdata import WebPage
 
-# PAPER.md §1: 4 iterations; in iteration 4 about 98% of the data had already been collected in iteration 3
+# docs/PAPER.md §1: 4 iterations; in iteration 4 about 98% of the data had already been collected in iteration 3
 PAPER_ITERATIONS = 4
 PAPER_OVERLAP_LAST = 0.98
 
@@ -47,7 +47,7 @@ def iteration_table(records: Sequence[IterationRecord]) -> pd.DataFrame:
 
 def paper_comparison(records: Sequence[IterationRecord], corpus_tokens: int, corpus_pages: int,
                      domain_threshold: float, ngram: int) -> pd.DataFrame:
-    """The paper's §2.1 numbers (PAPER.md) beside ours; ours are in words of the embedded world."""
+    """The paper's §2.1 numbers (docs/PAPER.md) beside ours; ours are in words of the embedded world."""
     last = records[-1]
     rows = [("iterations", PAPER_ITERATIONS, len(records)),
             ("final corpus pages", 35.5e6, corpus_pages),

@@ -5,12 +5,12 @@
     is_equiv("0.5", "\\frac12")                                     # True (symbolic, via math-verify)
     grade_many(preds, golds, workers=2)                             # list[bool], with a progress bar
 
-Grading follows the paper's harness (PAPER.md §7) in three tiers, cheapest first:
+Grading follows the paper's harness (docs/PAPER.md §7) in three tiers, cheapest first:
 1. numeric: both sides read as numbers (commas, $, %, units and \\text{...} stripped) and agree within 1e-3;
 2. string: the normalized strings are equal (MATH-style normalization: \\left/\\right, dfrac, spaces, ...);
 3. symbolic: math-verify 0.9.0 (pinned) parses both and compares them with sympy.
 Tier 3 can hang on a pathological expression, and math-verify's own timeout uses signal.alarm, which
-only works on the main thread (elsewhere every answer would silently score 0, PAPER.md §7). So tier 3 runs
+only works on the main thread (elsewhere every answer would silently score 0, docs/PAPER.md §7). So tier 3 runs
 with math-verify's timeouts disabled inside persistent worker processes (`python -m
 dsmath_lib.eval.grading --worker`, over plain pipes, so it works from threads and from daemonic worker
 processes alike); a call that exceeds its time limit has its worker killed and replaced, and counts as
@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
 
-NUMERIC_TOL = 1e-3  # the paper's harness: numbers within 1e-3 are equal (PAPER.md §7), absolute
+NUMERIC_TOL = 1e-3  # the paper's harness: numbers within 1e-3 are equal (docs/PAPER.md §7), absolute
 DEFAULT_TIMEOUT_S = 5.0  # per symbolic comparison; math-verify's own default is 5 s too
 _WORKER_MEMORY_BYTES = 4 << 30  # a runaway sympy expansion fails with MemoryError, not the machine
 _WORKER_START_S = 120.0  # a worker's imports, on a machine busy with other work

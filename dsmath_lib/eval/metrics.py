@@ -7,7 +7,7 @@
     maj_at_k_curve(classes, ks=range(1, 65))           # Figure 7's Maj@K, same K axis
     bootstrap_ci(per_problem_scores, seed=0)           # (low, high) 95% interval over problems
 
-Formulas (PAPER.md §5, Figure 7):
+Formulas (docs/PAPER.md §5, Figure 7):
 - Pass@K = E[1 - C(n-c, K) / C(n, K)] over problems, n samples of which c are correct (Chen et al. 2021),
   computed as the product 1 - prod_{i=n-c+1}^{n} (1 - K/i), which never forms a huge binomial.
 - Maj@K: a problem counts as solved when the largest class of equivalent answers among K samples is

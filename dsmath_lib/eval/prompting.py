@@ -10,7 +10,7 @@ continuation per prompt, without the stop string that ended it (dsmath_lib.sampl
 lambda at tiny scale, vLLM at gpu scale, a scripted fake in the tests). Modes:
 - "cot-fewshot" (base models, paper Table 2): `shots` worked examples "Question: ...\\nAnswer: ..." from a
   train split, then "Question: <q>\\nAnswer:"; generation stops at the next "\\nQuestion:".
-- "cot-chat" (instruction models, PAPER.md §7): <|user|>question\\n+COT_SUFFIX<|assistant|>, no system
+- "cot-chat" (instruction models, docs/PAPER.md §7): <|user|>question\\n+COT_SUFFIX<|assistant|>, no system
   prompt; the answer is the last \\boxed{} (or "The answer is").
 - "pot": the model writes a program (few-shot "Question/Program" when shots are given, else chat with
   POT_SUFFIX); the sandbox runs it and the last line it prints is the answer.
@@ -33,14 +33,8 @@ from dataclasses import dataclass
 from dsmath_lib.eval.grading import DEFAULT_TIMEOUT_S, extract_answer, grade_many
 from dsmath_lib.eval.sandbox import SandboxResult, run_many
 from dsmath_lib.problem import Problem
+from dsmath_lib.tokenizer import ASSISTANT, CODE, CODE_END, EOS, OUTPUT, OUTPUT_END, USER  # the one chat / tool format
 
-USER = "<|user|>"
-ASSISTANT = "<|assistant|>"
-EOS = "<|eos|>"
-CODE = "<|code|>"
-CODE_END = "<|/code|>"
-OUTPUT = "<|output|>"
-OUTPUT_END = "<|/output|>"
 COT_SUFFIX = "Please reason step by step, and put your final answer within \\boxed{}."  # the paper's
 TOOL_SUFFIX = ("Please integrate natural language reasoning with programs to solve the problem above, "
                "and put your final answer within \\boxed{}.")  # DeepSeekMath's tool-integrated prompt

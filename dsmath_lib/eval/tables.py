@@ -28,7 +28,7 @@ from dsmath_lib.paper_numbers import TABLE5
 
 SETTING = {"cot-fewshot": "few-shot CoT", "cot-chat": "CoT", "pot": "PoT", "tool-chat": "tool-integrated"}
 PAPER_COLUMN = {"synth-gsm": "GSM8K", "gsm8k": "GSM8K", "synth-math": "MATH", "math": "MATH", "math500": "MATH"}
-PAPER_TABLE5 = TABLE5  # PAPER.md §6 (Table 5) and Table 2's base row
+PAPER_TABLE5 = TABLE5  # docs/PAPER.md §6 (Table 5) and Table 2's base row
 
 
 def save_items(runs: Sequence[EvalRun], folder: str | Path) -> list[Path]:

@@ -1,4 +1,4 @@
-"""The GRPO objective (paper §4, PAPER.md §5) as pure tensor functions: advantages, the k3 KL, the loss.
+"""The GRPO objective (paper §4, docs/PAPER.md §5) as pure tensor functions: advantages, the k3 KL, the loss.
 
     from dsmath_lib.rl.grpo import group_advantages, kl_k3, grpo_loss
     adv = group_advantages(rewards, scale=True)                   # (B, G) -> (B, G)

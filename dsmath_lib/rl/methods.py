@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import random
 from collections.abc import Sequence
@@ -62,11 +63,20 @@ from dsmath_lib.rl.rollout import Rollout, make_sampler, rollout, token_logprobs
 from dsmath_lib.rl.trainer import GRPOResult, step_questions, train_grpo
 
 NOTEBOOK = "06_rl_ablations"
+log = logging.getLogger(__name__)
 
 
 def method_config(grpo: GRPOConfig, abl: RLAblationConfig, **fields) -> GRPOConfig:
-    """GRPOConfig with the ablation's shared steps and lr (0 keeps grpo's) and any `fields` over it."""
-    return dataclasses.replace(grpo, steps=abl.steps or grpo.steps, lr=abl.lr or grpo.lr, **fields)
+    """GRPOConfig with the ablation's shared steps, lr, eval_every and eval_problems (0 keeps grpo's) and any
+    `fields` over it.
+
+    >>> cfg = method_config(GRPOConfig(steps=30, eval_every=10), RLAblationConfig(steps=12, eval_every=4))
+    >>> cfg.steps, cfg.eval_every, cfg.lr == GRPOConfig().lr
+    (12, 4, True)
+    """
+    return dataclasses.replace(grpo, steps=abl.steps or grpo.steps, lr=abl.lr or grpo.lr,
+                               eval_every=abl.eval_every or grpo.eval_every,
+                               eval_problems=abl.eval_problems or grpo.eval_problems, **fields)
 
 
 def _card(method: str, cfg: GRPOConfig, extra: str = "") -> dict:
@@ -103,7 +113,7 @@ def _sft_samples(sft, tokenizer, questions, cfg: GRPOConfig, n: int, seed: int, 
     """n outputs per run question (run_questions) from the SFT model, the offline data source, and their
     rewards (N,)."""
     sample = make_sampler(cfg.rollout_engine, sft, tokenizer, cfg.rollout_batch_size, workdir)
-    picks = [questions[i] for i in run_questions(len(questions), cfg, seed)]
+    picks = [questions[i] for i in run_questions(len(questions), cfg, seed)]  # (Q,)
     batch = rollout(sample, tokenizer, picks, n, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
                     seed=seed)
     return batch, (reward_fn or outcome_rewards)(batch.texts, batch.problems)
@@ -161,12 +171,16 @@ def train_rft(policy, sft, tokenizer, questions: Sequence[Problem], cfg: GRPOCon
                                   seed, reward_fn, out)
     data = rft_dataset(batch, rewards)
     if not len(data):
-        raise ValueError(f"train_rft: none of the SFT model's {len(batch)} samples is correct: no RFT data")
+        log.warning("train_rft: none of the SFT model's %d samples is correct: RFT has no data and no update",
+                    len(batch))
     per_step = abl.rft_batch_size or cfg.questions_per_step * cfg.group_size
     cfg = dataclasses.replace(cfg, beta=0.0, steps=cfg.steps or math.ceil(len(data) / per_step))
     card = _card("RFT", cfg, f" of {per_step} from {len(data)} correct of {len(batch)} SFT samples")
-    return train_grpo(policy, sft, tokenizer, questions, cfg, out, seed=seed, reward_fn=reward_fn, card=card,
-                      collect_fn=dataset_collect(data, per_step, seed, [1.0]), advantage_fn=rft_advantages, **kwargs)
+    result = train_grpo(policy, sft, tokenizer, questions, cfg, out, seed=seed, reward_fn=reward_fn, card=card,
+                        collect_fn=dataset_collect(data, per_step, seed, [1.0]), advantage_fn=rft_advantages,
+                        **kwargs)
+    result.data = {"sampled": len(batch), "correct": len(data)}
+    return result
 
 
 def train_online_rft(policy, sft, tokenizer, questions: Sequence[Problem], cfg: GRPOConfig, out: str | Path,
@@ -209,14 +223,17 @@ def train_dpo(policy, sft, tokenizer, questions: Sequence[Problem], cfg: GRPOCon
     batch, rewards = _sft_samples(sft, tokenizer, questions, cfg, cfg.group_size, seed, reward_fn, out)
     pairs = dpo_pairs(rewards, cfg.group_size, abl.dpo_pairs_per_question, seed)
     if not pairs:
-        raise ValueError(f"train_dpo: no question has both a correct and a wrong output among {len(batch)} samples")
+        log.warning("train_dpo: no question has both a correct and a wrong output among %d samples: DPO has no "
+                    "pairs and no update", len(batch))
     data = _rows(batch, [i for pair in pairs for i in pair], 2)  # (2P,) rows: o+ then o- of each pair
     per_step = abl.dpo_batch_size or max(1, cfg.questions_per_step * cfg.group_size // 2)
     cfg = dataclasses.replace(cfg, steps=cfg.steps or math.ceil(len(pairs) / per_step))
     card = _card("DPO", cfg, f" of {per_step} pairs from {len(pairs)}, beta {abl.dpo_beta}")
-    return train_grpo(policy, sft, tokenizer, questions, cfg, out, seed=seed, reward_fn=reward_fn, card=card,
-                      collect_fn=dataset_collect(data, per_step, seed, [1.0, 0.0]),
-                      advantage_fn=lambda b, r: torch.zeros(len(b)), update_fn=dpo_update(abl.dpo_beta), **kwargs)
+    result = train_grpo(policy, sft, tokenizer, questions, cfg, out, seed=seed, reward_fn=reward_fn, card=card,
+                        collect_fn=dataset_collect(data, per_step, seed, [1.0, 0.0]),
+                        advantage_fn=lambda b, r: torch.zeros(len(b)), update_fn=dpo_update(abl.dpo_beta), **kwargs)
+    result.data = {"sampled": len(batch), "pairs": len(pairs)}
+    return result
 
 
 def process_advantage_fn(prm, tokenizer):

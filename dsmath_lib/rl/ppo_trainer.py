@@ -123,7 +123,7 @@ def train_ppo(policy, sft, tokenizer, questions: Sequence[Problem], cfg: GRPOCon
                         advantage_fn=lambda batch, rewards: rewards.flatten(),  # (N,) scores; GAE in the update
                         update_fn=ppo_update(value, value_optimizer, abl), **kwargs)
     path = save_prm(value, tokenizer, Path(out) / "value", card={"notebook": "06_rl_ablations", "stage": "value"})
-    return PPOResult(result.policy, result.history, result.evals, result.path, value, path)
+    return PPOResult(result.policy, result.history, result.evals, result.path, value=value, value_path=path)
 
 
 def training_state_bytes(trained: Sequence[torch.nn.Module], frozen: Sequence[torch.nn.Module]) -> int:

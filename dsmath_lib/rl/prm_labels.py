@@ -17,7 +17,7 @@ advantage, the eos decision included, and the PRM reads the last step after seei
 Special tokens are markup, never step text. Two lines ended inside one token would share a boundary:
 they are merged into one step (no vocabulary this study uses has such a token).
 
-Labels (Math-Shepherd, arXiv 2312.08935; PAPER.md §5). For step j of a solution, N completions continue
+Labels (Math-Shepherd, arXiv 2312.08935; docs/PAPER.md §5). For step j of a solution, N completions continue
 from the prompt plus the solution up to and including step j; the hard estimate is 1 if any of them
 reaches the gold answer (graded by rl.rewards.outcome_rewards, the evaluation's grader), the soft
 estimate is the share that do. The prefix of the last step is the whole solution, so its label is the

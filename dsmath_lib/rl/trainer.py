@@ -57,7 +57,7 @@ from dsmath_lib.rl.rollout import Rollout, make_sampler, rollout, token_logprobs
 from dsmath_lib.tracking import Tracker
 
 HISTORY_FIELDS = ("step", "reward_mean", "reward_std", "accuracy", "kl", "response_length", "clip_frac",
-                  "clip_low", "clip_high", "entropy", "zero_std_share", "groups", "rounds", "loss", "grad_norm",
+                  "clip_low", "clip_high", "entropy", "zero_std_share", "groups", "outputs", "rounds", "loss", "grad_norm",
                   "rollout_s", "update_s")
 
 
@@ -69,6 +69,7 @@ class GRPOResult:
     history: list[dict] = field(default_factory=list)  # one row per step, HISTORY_FIELDS
     evals: list[dict] = field(default_factory=list)  # {"step", "accuracy", "accuracy/<benchmark>"...}
     path: Path | None = None  # out/model
+    data: dict = field(default_factory=dict)  # an offline method's dataset sizes (rl.methods: RFT, DPO)
 
 
 def step_questions(n: int, k: int, step: int, seed: int) -> list[int]:
@@ -184,18 +185,35 @@ def update(policy, ref, batch: Rollout, advantages: torch.Tensor, cfg: GRPOConfi
     return {**means, "loss": first_loss, "grad_norm": grad_norm}
 
 
-def evaluate_policy(policy, tokenizer, problems: Sequence[Problem], max_new_tokens: int, batch_size: int = 64,
-                    eval_cfg: EvalConfig | None = None) -> dict:
-    """Greedy zero-shot chat-CoT accuracy, overall and per benchmark: eval.evaluate on the policy in memory
-    (notebook 07's top-1 measure, the same code and records, without the disk cache); eval_cfg gives the
-    sandbox and grading limits (default: EvalConfig's)."""
-    from dsmath_lib.eval.evaluate import EvalSpec, evaluate
+def policy_spec(problems: Sequence[Problem], max_new_tokens: int, batch_size: int = 64,
+                eval_cfg: EvalConfig | None = None):
+    """The held-out checks' EvalSpec: `problems` grouped by benchmark, greedy zero-shot chat CoT, at most
+    max_new_tokens; evaluating a saved policy with it (and a cache) gives the records its last check counted.
+
+    >>> from dsmath_lib.problem import Problem
+    >>> ps = [Problem(f"{b}/{i}", b, "1 + 0?", "The answer is 1.", "1", "numeric") for i, b in enumerate("bab")]
+    >>> spec = policy_spec(ps, max_new_tokens=32)
+    >>> {b: len(v) for b, v in spec.benchmarks.items()}, spec.modes, spec.n_samples
+    ({'b': 2, 'a': 1}, ('cot-chat',), 0)
+    """
+    from dsmath_lib.eval.evaluate import EvalSpec
 
     benchmarks: dict[str, list[Problem]] = {}
     for p in problems:
         benchmarks.setdefault(p.benchmark, []).append(p)
-    spec = EvalSpec(benchmarks, modes=("cot-chat",), limits=eval_cfg or EvalConfig(),
+    return EvalSpec(benchmarks, modes=("cot-chat",), limits=eval_cfg or EvalConfig(),
                     sampling=SamplingConfig(max_new_tokens=max_new_tokens, batch_size=batch_size))
+
+
+def evaluate_policy(policy, tokenizer, problems: Sequence[Problem], max_new_tokens: int, batch_size: int = 64,
+                    eval_cfg: EvalConfig | None = None) -> dict:
+    """Greedy zero-shot chat-CoT accuracy, overall and per benchmark: eval.evaluate of policy_spec on the policy
+    in memory (notebook 07's top-1 measure, the same code and records, without the disk cache); eval_cfg gives
+    the sandbox and grading limits (default: EvalConfig's)."""
+    from dsmath_lib.eval.evaluate import evaluate
+
+    spec = policy_spec(problems, max_new_tokens, batch_size, eval_cfg)
+    benchmarks = spec.benchmarks
     records = evaluate((policy, tokenizer), spec, name="policy")
     result = {"accuracy": sum(r.correct for r in records) / len(records)}
     for name in sorted(benchmarks):
@@ -279,9 +297,10 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
         batch, rewards, row = (collect_fn(sample, step) if collect_fn else
                                collect(sample, tokenizer, questions, cfg, step, seed, reward_fn))
         t1 = time.perf_counter()
-        advantages = (advantage_fn(batch, rewards) if advantage_fn  # (N,) or (N, T)
-                      else group_advantages(rewards, scale=cfg.scale_rewards).flatten())
-        if len(batch):
+        row["outputs"] = len(batch)  # outputs trained on this step (DPO: both outputs of every pair)
+        if len(batch):  # empty: every group dropped (dynamic sampling), or an offline method without data
+            advantages = (advantage_fn(batch, rewards) if advantage_fn  # (N,) or (N, T)
+                          else group_advantages(rewards, scale=cfg.scale_rewards).flatten())
             row |= (update_fn or update)(policy, ref, batch, advantages, cfg, optimizer, pad_id)
         row |= {"step": step + 1, "rollout_s": t1 - t0, "update_s": time.perf_counter() - t1}
         keys = HISTORY_FIELDS + tuple(sorted(set(row) - set(HISTORY_FIELDS)))  # a method's own stats last

@@ -7,7 +7,7 @@
     crawl.labels()         # {url: kind}: hidden from the miner, read by metrics and the annotation oracle
     crawl.seed_pages()     # the OpenWebMath-like seed: clean exposition from the seed domains
 
-It stands in for Common Crawl in §2.1 of the paper (PAPER.md). The kinds:
+It stands in for Common Crawl in §2.1 of the paper (docs/PAPER.md). The kinds:
 - `exposition`: clean math lessons, each on one family of the world's problems, with 2-4 worked examples
   (easiest first) laid out as a textbook: "Example i. <question>", the solution one step per line as
   the benchmarks write it, "Therefore the answer is $<answer>$." (the seed is drawn from these);

@@ -7,7 +7,7 @@
     ckpt.save_checkpoint(accelerator, model, tok, path, card)
 
 The run folder `out`:
-    out/spec.json      the spec, written at the start (STYLE.md habit 10)
+    out/spec.json      the spec, written at the start (so a run folder says what made it)
     out/resume/        accelerator.save_state (model, optimizer, LR scheduler, RNG) + progress.json
                        (step, tokens, history, wall time, spec digest); replaced as a whole by a rename
     out/curve/<tokens>/ model checkpoints at the learning-curve points (save_model, with a card)

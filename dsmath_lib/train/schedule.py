@@ -1,4 +1,4 @@
-"""The learning-rate schedule of paper §2 (PAPER.md §2): linear warm-up, then multi-step decay.
+"""The learning-rate schedule of paper §2 (docs/PAPER.md §2): linear warm-up, then multi-step decay.
 
     from dsmath_lib.train.schedule import multistep_lr, lr_scheduler
     multistep_lr(step, total_steps=1000, warmup_steps=2000, decay_at=[0.8, 0.9], decay_to=[0.316, 0.1])
