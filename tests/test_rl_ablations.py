@@ -108,11 +108,28 @@ def test_conclusion_reads_every_table():
     cost = pd.DataFrame({"method": ["GRPO", "PPO", "PPO / GRPO"], "step_s": [1.0, 2.5, 2.5],
                          "state_mb": [10.0, 18.0, 1.8]})
     prm = A.prm_table({"initial": {"accuracy": 0.8, "auc": 0.75, "steps": 100, "positive_share": 0.3}}, {"initial": 5})
-    text = A.conclusion(verdicts, table, gains, cost, prm)
-    assert "**Online RFT beats RFT later in training**: reproduced" in text
-    assert "not resolved" in text.splitlines()[-3]  # the round gains
-    assert "2.50 s against 1.00 s per step (x2.50)" in text and "18.0 against 10.0 MB" in text
-    assert "80.0% right with AUC 0.750 on 100 steps" in text
+    lines = A.conclusion(verdicts, table, gains, cost, prm).splitlines()
+    assert lines[0].startswith("- **Online RFT beats RFT later in training**: reproduced")
+    assert "Iterative RL gains most in round 1" in lines[1] and "not resolved" in lines[1]
+    assert "2.50 s against 1.00 s per step (x2.50)" in lines[2] and "18.0 against 10.0 MB" in lines[2]
+    assert "80.0% right with AUC 0.750 on 100 steps" in lines[3]
+    assert lines[4].startswith("- Accuracy across the 2 settings")
+    row = {"reward_mean": 0.5, "response_length": 9.0, "zero_std_share": 0.0, "rollout_s": 1.0, "update_s": 1.0}
+    summary = A.history_summary({"GRPO+OS": [row | {"advantage_abs": 0.5, "kl": 0.01}] * 5,
+                                 "GRPO+PS": [row | {"advantage_abs": 2.0, "kl": 0.04}] * 5})
+    lines = A.conclusion(verdicts, table, gains, cost, prm, summary).splitlines()
+    assert "GRPO+PS's mean |advantage| per token was 2.000 against GRPO+OS's 0.500" in lines[2]
+    assert "last fifth 0.0400 against 0.0100" in lines[2]
+
+
+def test_history_summary_reads_first_and_last_fifth():
+    history = [{"reward_mean": float(s), "kl": 0.0, "advantage_abs": 1.0, "response_length": 10.0 + s,
+                "zero_std_share": 0.0, "rollout_s": 0.5, "update_s": 1.0} for s in range(10)]
+    row = A.history_summary({"RFT": history}).iloc[0]
+    assert row["steps"] == 10 and row["reward (first fifth)"] == 0.5 and row["reward (last fifth)"] == 8.5
+    assert row["length (last fifth)"] == 18.5 and row["step_s"] == 1.5
+    short = A.history_summary({"DPO": history[:3]}).iloc[0]  # fewer than 5 steps: one step each end
+    assert (short["reward (first fifth)"], short["reward (last fifth)"]) == (0.0, 2.0)
 
 
 def test_docstring_examples():

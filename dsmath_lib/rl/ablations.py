@@ -1,7 +1,7 @@
 """Notebook 06's tables, figures and verdicts (paper §4.1.3-4.1.4, §5.2: Figures 5-6, Table 10), from runs.
 
-    from dsmath_lib.rl.ablations import (FINDINGS, method_folder, curves, plot_curves, data_table, cost_table,
-                                         final_scores, final_table, round_gains)
+    from dsmath_lib.rl.ablations import (FINDINGS, method_folder, curves, plot_curves, history_summary,
+                                         data_table, cost_table, final_scores, final_table, round_gains)
     folder = method_folder(artifacts / "runs", "GRPO+PS", cfg, params.rl_ablation, instruct, params.seed)
     figure5 = curves({name: result.evals for name, result in runs.items()})    # method, step, benchmark, accuracy
     scores = final_scores({"RFT": runs["RFT"].path, ...}, spec, artifacts / "evals", params.seed)
@@ -95,6 +95,35 @@ def plot_curves(table: pd.DataFrame, title: str, dashed: Sequence[str] = ("DPO",
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+SUMMARY = {"reward_mean": "reward", "kl": "KL", "advantage_abs": "mean |A|", "response_length": "length",
+           "zero_std_share": "all-equal groups"}  # history column -> summary name
+
+
+def history_summary(histories: Mapping[str, Sequence[dict]]) -> pd.DataFrame:
+    """One row per method: the mean over its first and last fifth of steps (at least one step each) of the
+    reward, the KL to the reference, the mean |advantage| per token, the response length and the share of
+    all-equal groups, plus median seconds per step (rollout + update).
+
+    >>> rows = [{"reward_mean": r, "kl": 0.0, "advantage_abs": 1.0, "response_length": 9.0, "zero_std_share": 0.5,
+    ...          "rollout_s": 1.0, "update_s": 2.0} for r in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    >>> summary = history_summary({"GRPO+OS": rows}).iloc[0]
+    >>> [float(summary[c]) for c in ("reward (first fifth)", "reward (last fifth)", "step_s")]
+    [0.1, 0.5, 3.0]
+    """
+    out = []
+    for method, history in histories.items():
+        frame = pd.DataFrame(history)
+        k = max(1, len(frame) // 5)
+        row = {"method": method, "steps": len(frame)}
+        for column, name in SUMMARY.items():
+            if column in frame:
+                row[f"{name} (first fifth)"] = round(float(frame[column].head(k).mean()), 4)
+                row[f"{name} (last fifth)"] = round(float(frame[column].tail(k).mean()), 4)
+        row["step_s"] = round(float((frame["rollout_s"] + frame["update_s"]).median()), 3)
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def data_description(method: str, history: Sequence[dict], data: Mapping[str, int]) -> str:
@@ -217,18 +246,34 @@ def prm_table(rows: Mapping[str, Mapping[str, float]], examples: Mapping[str, in
                           "trained on": examples[name]} for name, m in rows.items()])
 
 
+def _coefficient_sentence(summary: pd.DataFrame) -> str:
+    """GRPO+PS's coefficient and KL beside GRPO+OS's, over the whole run (the mean of both fifths)."""
+    rows = summary.set_index("method")
+    if not {"GRPO+OS", "GRPO+PS"} <= set(rows.index) or "mean |A| (first fifth)" not in rows:
+        return ""
+    size = {m: (rows.loc[m, "mean |A| (first fifth)"] + rows.loc[m, "mean |A| (last fifth)"]) / 2 for m in rows.index}
+    return (f"- **Process against outcome coefficients**: GRPO+PS's mean |advantage| per token was "
+            f"{size['GRPO+PS']:.3f} against GRPO+OS's {size['GRPO+OS']:.3f} (the first and last fifth of steps "
+            f"averaged), and its KL to the reference in the last fifth {rows.loc['GRPO+PS', 'KL (last fifth)']:.4f} "
+            f"against {rows.loc['GRPO+OS', 'KL (last fifth)']:.4f}.")
+
+
 def conclusion(verdicts: pd.DataFrame, table: pd.DataFrame, gains: pd.DataFrame, cost: pd.DataFrame,
-               prm: pd.DataFrame) -> str:
+               prm: pd.DataFrame, summary: pd.DataFrame | None = None) -> str:
     """Notebook 06's conclusion as markdown, every figure read from its tables: the Figure 5 / 6 verdicts
-    (ablation.findings_conclusion), the round-1-versus-round-2 gain, PPO's cost over GRPO's and the PRM's
-    held-out quality."""
+    (ablation.findings_conclusion), the round-1-versus-round-2 gain, GRPO+PS's coefficient size against
+    GRPO+OS's (history_summary, when given), PPO's cost over GRPO's, the PRM's held-out quality, and the range
+    of accuracy."""
     ratio, rows = cost.set_index("method").loc["PPO / GRPO"], cost.set_index("method")
     first = prm.iloc[0]
+    *claims, accuracy_range = findings_conclusion(verdicts, table).splitlines()
+    coefficients = _coefficient_sentence(summary) if summary is not None else ""
     return "\n".join([
-        findings_conclusion(verdicts, table), rounds_conclusion(gains),
+        *claims, rounds_conclusion(gains), *([coefficients] if coefficients else []),
         f"- **PPO against GRPO** (same questions, G and lengths): {rows.loc['PPO', 'step_s']:.2f} s against "
         f"{rows.loc['GRPO', 'step_s']:.2f} s per step (x{ratio['step_s']:.2f}) and {rows.loc['PPO', 'state_mb']:.1f} "
         f"against {rows.loc['GRPO', 'state_mb']:.1f} MB of training state (x{ratio['state_mb']:.2f}): the value "
         "model is the difference.",
         f"- **The process reward model** ({first['PRM']}) labels held-out steps {first['accuracy']:.1f}% right "
-        f"with AUC {first['auc']:.3f} on {first['steps']} steps, {first['positive_share']:.1f}% of them positive."])
+        f"with AUC {first['auc']:.3f} on {first['steps']} steps, {first['positive_share']:.1f}% of them positive.",
+        accuracy_range])

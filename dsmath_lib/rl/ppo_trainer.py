@@ -103,7 +103,8 @@ def ppo_update(value, value_optimizer, abl: RLAblationConfig):
             value_optimizer.step()
         kl = sum(float((kl_k3(mb["old"], mb["ref"]) * mb["comp"]).sum()) for mb in micro) / n_tokens
         advantage = sum(float(mb["gae"].sum()) for mb in micro) / n_tokens
-        return {"loss": sums["policy_loss"] + abl.ppo_vf_coef * sums["value_loss"], "grad_norm": grad_norm,
+        advantage_abs = sum(float((mb["gae"] * mb["comp"]).abs().sum()) for mb in micro) / n_tokens
+        return {"advantage_abs": advantage_abs, "loss": sums["policy_loss"] + abl.ppo_vf_coef * sums["value_loss"], "grad_norm": grad_norm,
                 "kl": kl, "clip_frac": sums["clip_frac"], "policy_loss": sums["policy_loss"],
                 "value_loss": sums["value_loss"], "value_grad_norm": value_grad_norm, "advantage_mean": advantage}
     return update_fn

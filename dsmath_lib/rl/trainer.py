@@ -22,11 +22,13 @@ the parts of the paper's Table 10: `collect_fn` (the data source), `advantage_fn
 
 Logged per step (history and tracker): reward mean/std, accuracy (share of correct outputs by the grader),
 the k3 KL to the reference, response length, clip fractions, the policy's mean token entropy on its samples,
-the share of groups with all-equal rewards, and rollout / update seconds. Every `eval_every` steps (and at
-step 0): greedy chat-CoT accuracy on `eval_problems` (eval.evaluate on the policy in memory: the code and
-records notebook 07 measures with, without the disk cache), then a resumable state (policy, optimiser,
-history, RNG) written atomically to out/resume; a rerun with the same `out` resumes from it. The final policy goes to out/model (card stage "rl"),
-history and evaluations to out/history.json, the resolved config to out/config.json.
+the share of groups with all-equal rewards, the outputs trained on, the mean |advantage| per token (the
+coefficient's size: an update_fn may report its own, as PPO's GAE does), and rollout / update seconds.
+Every `eval_every` steps (and at step 0): greedy chat-CoT accuracy on `eval_problems` (eval.evaluate on the
+policy in memory: the code and records notebook 07 measures with, without the disk cache), then a resumable
+state (policy, optimiser, history, RNG) written atomically to out/resume; a rerun with the same `out` resumes
+from it. The final policy goes to out/model (card stage "rl"), history and evaluations to out/history.json,
+the resolved config to out/config.json.
 
 Departures from the paper at small scale (the values are the params file's, the code is the paper's): G,
 the batch, the max length and the step count are far smaller; a 1M-parameter model needs a policy LR well
@@ -57,7 +59,7 @@ from dsmath_lib.rl.rollout import Rollout, make_sampler, rollout, token_logprobs
 from dsmath_lib.tracking import Tracker
 
 HISTORY_FIELDS = ("step", "reward_mean", "reward_std", "accuracy", "kl", "response_length", "clip_frac",
-                  "clip_low", "clip_high", "entropy", "zero_std_share", "groups", "outputs", "rounds", "loss", "grad_norm",
+                  "clip_low", "clip_high", "entropy", "zero_std_share", "groups", "outputs", "advantage_abs", "rounds", "loss", "grad_norm",
                   "rollout_s", "update_s")
 
 
@@ -86,6 +88,21 @@ def step_questions(n: int, k: int, step: int, seed: int) -> list[int]:
         random.Random(f"grpo-questions:{seed}:{epoch}").shuffle(order)
         picks.append(order[i])
     return picks
+
+
+def mean_abs_advantage(advantages: torch.Tensor, lengths: Sequence[int]) -> float:
+    """Mean |A_t| over the completion tokens, the size of the coefficient the update scales the gradient by:
+    advantages (N,) (one per output, on every token) or (N, T) (per token); lengths (N,) tokens per output.
+
+    >>> mean_abs_advantage(torch.tensor([1.0, -3.0]), [3, 1])           # (3 x 1 + 1 x 3) / 4 tokens
+    1.5
+    >>> mean_abs_advantage(torch.tensor([[2.0, -2.0, 9.0], [1.0, 0.0, 0.0]]), [2, 1])   # 9.0 is padding
+    1.6666666666666667
+    """
+    n_tokens = max(1, sum(lengths))
+    if advantages.dim() == 1:
+        return float(sum(abs(float(a)) * n for a, n in zip(advantages, lengths)) / n_tokens)
+    return float(sum(float(advantages[i, :n].abs().sum()) for i, n in enumerate(lengths)) / n_tokens)
 
 
 def _derived_seed(*parts) -> int:
@@ -301,6 +318,7 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
         if len(batch):  # empty: every group dropped (dynamic sampling), or an offline method without data
             advantages = (advantage_fn(batch, rewards) if advantage_fn  # (N,) or (N, T)
                           else group_advantages(rewards, scale=cfg.scale_rewards).flatten())
+            row["advantage_abs"] = mean_abs_advantage(advantages, batch.lengths)
             row |= (update_fn or update)(policy, ref, batch, advantages, cfg, optimizer, pad_id)
         row |= {"step": step + 1, "rollout_s": t1 - t0, "update_s": time.perf_counter() - t1}
         keys = HISTORY_FIELDS + tuple(sorted(set(row) - set(HISTORY_FIELDS)))  # a method's own stats last
