@@ -98,6 +98,17 @@ class Decoding:
         return max((len(s.encode()) for s in self.stop), default=0) + 4  # tokens that can hold a stop string
 
 
+def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions that count real tokens only, 0, 1, 2...; padding sits at 0 (and is masked). The sampler, the
+    log-probs of RL (rl.rollout) and the scalar heads (rl.prm) all use these, so a left-padded row sees the
+    positions it would see alone.
+
+    >>> position_ids(torch.tensor([[0, 0, 1, 1], [1, 1, 1, 0]])).tolist()
+    [[0, 0, 0, 1], [0, 1, 2, 2]]
+    """
+    return (attention_mask.cumsum(-1) - 1).clamp(min=0)
+
+
 def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Left-pad token lists into (ids, attention_mask, position_ids), each (B, P).
 
@@ -112,8 +123,7 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
         if row:
             ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
             mask[i, width - len(row) :] = 1
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)  # real tokens count 0, 1, 2...; padding sits at 0, masked
-    return ids, mask, pos
+    return ids, mask, position_ids(mask)
 
 
 # ---------------------------------------------------------------------------------------------------------

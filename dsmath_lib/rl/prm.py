@@ -45,6 +45,7 @@ from transformers import AutoConfig, AutoModelForTokenClassification
 from dsmath_lib.model import save_model
 from dsmath_lib.rl.prm_labels import PRMExample, step_ends
 from dsmath_lib.rl.rollout import pad_rollout
+from dsmath_lib.sampling import position_ids
 from dsmath_lib.tokenizer import load_tokenizer
 
 
@@ -92,7 +93,7 @@ def token_scores(model, ids: torch.Tensor, att: torch.Tensor) -> torch.Tensor:
     """A scalar-head model's output at every position: ids, att (N, L) -> (N, L) float32 on the model's device,
     with grad when enabled. Position ids count real tokens, as the sampler's do. The PRM's step scores
     (step_logits) and PPO's values (rl.ppo_trainer.token_values) are columns of it."""
-    pos = (att.cumsum(-1) - 1).clamp(min=0)  # (N, L)
+    pos = position_ids(att)  # (N, L)
     device = model.device
     out = model(input_ids=ids.to(device), attention_mask=att.to(device), position_ids=pos.to(device), use_cache=False)
     return out.logits[..., 0].float()  # (N, L)

@@ -35,7 +35,7 @@ from transformers import DynamicCache
 
 from dsmath_lib.eval.prompting import COT_SUFFIX, chat_prompt
 from dsmath_lib.problem import Problem
-from dsmath_lib.sampling import generate, left_pad, never_sampled
+from dsmath_lib.sampling import generate, left_pad, never_sampled, position_ids
 
 # sample(prompts, n, max_new_tokens, temperature, seed) -> [(token_ids, text)], n per prompt, grouped
 SampleFn = Callable[[list[str], int, int, float, int], list[tuple[list[int], str]]]
@@ -160,7 +160,7 @@ def token_logprobs(model, ids: torch.Tensor, attention_mask: torch.Tensor, compl
     """
     T = completion_mask.size(1)
     P = ids.size(1) - T
-    pos = (attention_mask.cumsum(-1) - 1).clamp(min=0)  # (N, P + T) real tokens count from 0, as in sampling
+    pos = position_ids(attention_mask)  # (N, P + T) real tokens count from 0, as in sampling
     prompts, row_prompt = torch.unique(ids[:, :P], dim=0, return_inverse=True)  # (U, P), (N,)
     if len(prompts) == len(ids) or P == 0:  # nothing shared: one full-sequence forward
         out = model(input_ids=ids, attention_mask=attention_mask, position_ids=pos, logits_to_keep=T + 1)
