@@ -44,6 +44,7 @@ HARDWARE = {  # peak dense (no sparsity) bf16 tensor-core TFLOP/s and memory in 
 SPLIT_SIZES = {"gsm8k": (7473, 1319), "math": (7500, 5000), "math500": (7500, 500)}  # published (train, test)
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 TRAINED_BYTES = 16  # per parameter: weights + gradients + Adam's two moments, with fp32 master weights
+STEPS_PER_SOLUTION = 4  # CoT lines per solution for the labelling count (measured: 3.7 at tiny, 06's PRM data)
 PAPER = {  # the paper's own figures (docs/PAPER.md), beside the stages they correspond to
     "init": "starts from DeepSeek-Coder-Base-v1.5 7B (§2.3)",
     "mining": "4 iterations, 35.5M pages, 120B tokens (§2.1)",
@@ -229,16 +230,54 @@ def _grpo(params: Params, n: int) -> list[Stage]:
     launch = f"in the notebook's process, one GPU; rollouts: {g.rollout_engine}"
     evals = (steps // max(g.eval_every, 1) + 1) * _decoded(params, 1, g.eval_problems)
     evals += 2 * 2 * _decoded(params, 1 + params.eval.n_samples, g.eval_problems)  # Table 5: 2 models x 2 modes
-    ppo = {**held, "value model (trained)": held["policy (trained)"], "reward model (frozen)": frozen}
     name = f"GRPO rollouts: {steps} steps x {g.questions_per_step} x G {g.group_size} x {g.max_new_tokens}"
     return [Stage("05_grpo", name, tokens, 2.0 * n * tokens, held, launch, PAPER["grpo"]),
             Stage("05_grpo", f"GRPO update: mu {g.updates_per_step}, reference forward", tokens, update * n * tokens,
                   held, launch),
-            _sampling("05_grpo", "evaluation: held-out checks, Table 5", evals, n, {"model (frozen)": frozen}),
-            Stage("06_rl_ablations", "PPO update instead of GRPO's (+ value model 6N, reward model 2N per token)",
-                  tokens, (update + 8) * n * tokens, ppo, launch, PAPER["ppo"]),
-            Stage("06_rl_ablations", "GRPO update with process supervision (+ PRM forward 2N per token)", tokens,
-                  (update + 2) * n * tokens, {**held, "PRM (frozen)": frozen}, launch)]
+            _sampling("05_grpo", "evaluation: held-out checks, Table 5", evals, n, {"model (frozen)": frozen})]
+
+
+def _rl_ablations(params: Params, n: int) -> list[Stage]:
+    """06 at rl_ablation's shared loop (rl.methods.method_config): per run, rollouts of steps x questions x G
+    outputs (RFT and DPO sample theirs once from the SFT model) and its update per rollout token: 6N (+ 2N for
+    the reference where beta > 0; DPO always); PPO + 6N for the value model and 2N for its targets; GRPO+PS +
+    2N for the PRM. GRPO+OS is 05's run when the loop is 05's. Math-Shepherd labelling (the initial and held-out
+    rounds, then one per later iterative round): prm_questions x prm_samples solutions, and prm_completions
+    completions of each step prefix but the last, at STEPS_PER_SOLUTION steps and max_new_tokens per output
+    (an upper bound); the PRM trains 6N on prm_epochs passes over its solutions."""
+    from dsmath_lib.rl.methods import method_config
+
+    abl, frozen = params.rl_ablation, DTYPE_BYTES[params.model.dtype] * n
+    cfg = method_config(params.grpo, abl)
+    questions = sum(split_size(params, s, "train") for s in dict.fromkeys(map(train_source, params.eval.benchmarks)))
+    steps = cfg.steps or math.ceil(questions / cfg.questions_per_step)
+    tokens = steps * cfg.questions_per_step * cfg.group_size * cfg.max_new_tokens  # one run's outputs
+    trained = Layout("one process").trained_bytes(n)
+    held = {"policy (trained)": trained, "reference (frozen)": frozen}
+    launch, kl = f"in the notebook's process, one GPU; rollouts: {cfg.rollout_engine}", 2 * (cfg.beta > 0)
+    runs = [("RFT: SFT-model samples once (the reference samples), update (no KL)", 6, held, ""),
+            ("DPO: SFT-model samples once, update against the reference", 6 + 2, held, ""),
+            ("online RFT: rollouts and update (no KL)", 6, held, ""),
+            ("PPO: rollouts, update, value model", 6 + kl + 6 + 2, held | {"value model (trained)": trained},
+             PAPER["ppo"])]
+    runs += [] if cfg == params.grpo else [("GRPO+OS: rollouts and update", 6 + kl, held, "")]
+    runs += [(f"GRPO+PS, iterative round {r}: rollouts, update, PRM step rewards", 6 + kl + 2,
+              held | {"PRM (frozen)": frozen}, "") for r in range(1, abl.iterative_rounds + 1)]
+    out = [Stage("06_rl_ablations", f"{name} ({steps} steps x {cfg.questions_per_step} x G {cfg.group_size})",
+                 tokens, (2 + update) * n * tokens, memory, launch, paper) for name, update, memory, paper in runs]
+    solutions = abl.prm_questions * abl.prm_samples
+    labelled = solutions * (1 + (STEPS_PER_SOLUTION - 1) * abl.prm_completions) * cfg.max_new_tokens
+    rounds = 2 + abl.iterative_rounds - 1  # initial, held-out, one refresh per later round
+    out.append(Stage("06_rl_ablations", f"Math-Shepherd labels: {rounds} rounds x {solutions} solutions x "
+                     f"{abl.prm_completions} completions per step", rounds * labelled, 2.0 * n * rounds * labelled,
+                     {"sampler (frozen)": frozen}, launch))
+    prm_tokens = abl.iterative_rounds * abl.prm_epochs * solutions * cfg.max_new_tokens
+    out.append(Stage("06_rl_ablations", f"PRM training: {abl.iterative_rounds} rounds x {abl.prm_epochs} epochs",
+                     prm_tokens, 6.0 * n * prm_tokens, {"PRM (trained)": trained}, launch))
+    evals = (len(runs) + 1) * (steps // max(cfg.eval_every, 1) + 2) * _decoded(params, 1, cfg.eval_problems)
+    out.append(_sampling("06_rl_ablations", "evaluation: held-out curves and final models", evals, n,
+                         {"model (frozen)": frozen}))
+    return out
 
 
 def _evaluation(params: Params, n: int) -> Stage:
@@ -260,7 +299,8 @@ def plan(params: Params) -> Plan:
                     paper=PAPER["init"]),
               Stage("01_corpus_mining", mining, launch=f"datatrove {m.executor} executor: {m.tasks} tasks, "
                     f"{m.workers} workers", paper=PAPER["mining"]),
-              *_pretraining(params, n, layout), *_sft(params, n, layout), *_grpo(params, n), _evaluation(params, n)]
+              *_pretraining(params, n, layout), *_sft(params, n, layout), *_grpo(params, n),
+              *_rl_ablations(params, n), _evaluation(params, n)]
     return Plan(params, n, layout, stages)
 
 
@@ -316,14 +356,14 @@ def render(p: Plan, gpu: str = "h100-sxm", mfu: float = 0.4) -> str:
     total = 0.0
     for notebook in dict.fromkeys(s.notebook for s in p.stages):
         block = [s for s in p.stages if s.notebook == notebook]
-        hours, planned = sum(gpu_hours(s.flops, gpu, mfu) for s in block), notebook.startswith("06")
-        total += 0.0 if planned else hours
-        lines += ["", f"== {notebook}: {_hours(hours)} GPU-hours" + (" (not written yet, not in the total)" * planned)]
+        hours = sum(gpu_hours(s.flops, gpu, mfu) for s in block)
+        total += hours
+        lines += ["", f"== {notebook}: {_hours(hours)} GPU-hours"]
         shown: dict = {}
         for s in block:
             lines += _stage_lines(s, gpu, mfu, shown)
     days = total / 24
-    lines += ["", f"total (00-05, 07): {_hours(total)} GPU-hours on {label} at {mfu:.0%} MFU = {_hours(days)} GPU-days,"
+    lines += ["", f"total (00-07): {_hours(total)} GPU-hours on {label} at {mfu:.0%} MFU = {_hours(days)} GPU-days,"
               f" {_hours(days / layout.gpus)} days on the {layout.gpus} GPU(s) of {layout.name}"]
     return "\n".join(lines)
 

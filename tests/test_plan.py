@@ -48,8 +48,21 @@ def test_gpu_grpo_rollouts_and_memory_by_hand():
     assert rollouts.tokens == tokens and rollouts.flops == 2 * n * tokens
     assert update.flops == (6 + 2) * n * tokens  # mu = 1: the policy's 6N, the reference's forward 2N
     assert rollouts.memory == {"policy (trained)": 16 * n, "reference (frozen)": 2 * n, "vLLM copy of the policy": 2 * n}
-    ppo = next(s for s in p.stages if s.name.startswith("PPO"))
-    assert ppo.memory["value model (trained)"] == 16 * n and ppo.memory["reward model (frozen)"] == 2 * n
+
+
+
+def test_gpu_rl_ablation_stages_by_hand():
+    p = P.plan(load_params(params_path("gpu")))
+    n, stages = p.n, [s for s in p.stages if s.notebook == "06_rl_ablations"]
+    tokens = 100 * 16 * 16 * 1024  # gpu.yaml rl_ablation: 100 steps x 16 questions x G 16 x 1024 new tokens
+    ppo = next(s for s in stages if s.name.startswith("PPO"))
+    assert ppo.tokens == tokens and ppo.flops == (2 + 6 + 2 + 6 + 2) * n * tokens  # rollouts, update, ref, value
+    assert ppo.memory == {"policy (trained)": 16 * n, "reference (frozen)": 2 * n, "value model (trained)": 16 * n}
+    rounds = [s for s in stages if s.name.startswith("GRPO+PS")]
+    assert len(rounds) == 2 and rounds[0].memory["PRM (frozen)"] == 2 * n
+    assert any(s.name.startswith("GRPO+OS") for s in stages)  # 100 steps, not 05's 200: a run of its own
+    labels = next(s for s in stages if s.name.startswith("Math-Shepherd"))
+    assert labels.tokens == 3 * 256 * 4 * (1 + 3 * 8) * 1024  # 3 rounds x 1024 solutions x (1 + 3 steps x 8) x 1024
 
 
 def test_ablation_stages_shared_between_02_and_03_count_once(paper):
@@ -65,9 +78,9 @@ def test_every_scale_prints_a_plan(scale, capsys):
     assert P.main(["--scale", scale]) == 0
     out = capsys.readouterr().out
     for notebook in ("00_world", "01_corpus_mining", "02_corpus_ablations", "03_code_vs_math", "04_sft", "05_grpo",
-                     "07_evaluation"):
+                     "06_rl_ablations", "07_evaluation"):
         assert f"== {notebook}" in out
-    assert "total (00-05, 07):" in out
+    assert "total (00-07):" in out
     if scale == "paper":  # the paper's own figures stand beside ours
         assert "500B tokens" in out and "G = 64" in out and "batch 1024" in out and "does not fit" in out
 
