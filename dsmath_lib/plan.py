@@ -41,7 +41,7 @@ HARDWARE = {  # peak dense (no sparsity) bf16 tensor-core TFLOP/s and memory in 
     "h200": ("H200 SXM", 989.0, 141),
     "a100-80gb": ("A100 80GB", 312.0, 80),
 }
-SPLIT_SIZES = {"gsm8k": (7473, 1319), "math": (7500, 5000), "math500": (7500, 500)}  # published (train, test)
+SPLIT_SIZES = {"gsm8k": (7473, 1319), "math": (7500, 5000), "math500": (4500, 500)}  # published (train, test); MATH500's train: PRM800K's 4,500
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 TRAINED_BYTES = 16  # per parameter: weights + gradients + Adam's two moments, with fp32 master weights
 PAPER = {  # the paper's own figures (docs/PAPER.md), beside the stages they correspond to
