@@ -3,6 +3,7 @@
     python -m dsmath_lib.reproduce --scale tiny                      # what `make reproduce` runs
     python -m dsmath_lib.reproduce --scale smoke --only 00_world     # one notebook
     python -m dsmath_lib.reproduce --scale tiny --force              # rerun even what is up to date
+    python -m dsmath_lib.reproduce --scale real-smoke                # builds its fixture first (dsmath_lib.fixture)
 
 Each notebook declares in its metadata which notebooks' artifacts it needs: {"dsmath": {"needs":
 ["00_world"]}}. Its fingerprint hashes its cells, the whole params file (every value: no hand-kept list of
