@@ -70,3 +70,12 @@ def _keys(d, prefix=""):
 def test_real_smoke_and_gpu_params_have_the_same_keys():
     real, gpu = (yaml.safe_load((paths.PARAMS_DIR / f"{s}.yaml").read_text()) for s in ("real-smoke", "gpu"))
     assert _keys(real) == _keys(gpu), sorted(_keys(real) ^ _keys(gpu))
+
+
+@pytest.mark.parametrize("module", ["dsmath_lib.fixture", "dsmath_lib.data", "dsmath_lib.paths"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
