@@ -119,7 +119,7 @@ def write_annotation_tasks(path: str | Path, candidates: Sequence[PathCandidate]
 def read_marks(path: str | Path) -> dict[str, bool]:
     """{path: is_math} of every line; a line without a true/false mark is an error naming it."""
     marks = {}
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:

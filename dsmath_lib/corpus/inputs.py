@@ -265,7 +265,11 @@ def write_corpora(corpora: Mapping[str, Sequence[WebPage]], folder: str | Path,
 def read_corpus(path: str | Path) -> list[WebPage]:
     """A corpus written by write_corpus, back as pages; errors name the file and line."""
     pages = []
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    # split on "\n" only: str.splitlines() also splits at U+2028, U+0085 ..., which real pages hold and
+    # json.dumps(ensure_ascii=False) leaves unescaped inside a record
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
         try:
             row = json.loads(line)
             pages.append(WebPage(row["url"], row["text"], {"n_tokens": row["n_tokens"]}))
