@@ -8,6 +8,7 @@ import yaml
 from transformers import AutoModelForCausalLM
 
 from dsmath_lib import fixture, paths
+from dsmath_lib.eval.checkpoints import load_checkpoint
 from dsmath_lib.instruct import read_examples
 from dsmath_lib.model import build_model
 from dsmath_lib.config import load_params, params_path
@@ -37,6 +38,8 @@ def test_the_checkpoint_is_loaded_as_a_hub_model_is(built):
     tok = load_tokenizer(built / "model")
     model = build_model(params.model.__class__(pretrained=str(built / "model")), tok)
     assert model.get_input_embeddings().num_embeddings == len(tok)  # rows for our added tokens
+    evaluated, tok2 = load_checkpoint(str(built / "model"))  # eval.pretrained: a local folder, not a hub name
+    assert evaluated.get_input_embeddings().num_embeddings == len(tok2) == len(tok)
 
 
 def test_sft_data_is_in_the_hub_chat_format_and_reads_back(built):

@@ -79,14 +79,13 @@ def find_checkpoints(folder: str | Path, pretrained: str = "") -> list[Checkpoin
 
 
 def load_checkpoint(checkpoint: Checkpoint | str | Path, dtype: str = "float32"):
-    """(model, tokenizer) for a folder we saved, or a pretrained model by hub name or local folder (HF cache when
-    offline): a folder without our card is another model's checkpoint, loaded as its hub name would be (our
-    special tokens added, the embedding resized)."""
-    from dsmath_lib.model import CARD, build_model, load_model
+    """(model, tokenizer) for a saved folder (ours, or another model's checkpoint: model.load_model gives it our
+    tokens as a hub name gets them), or a hub model by name (HF cache when offline)."""
+    from dsmath_lib.model import build_model, load_model
     from dsmath_lib.tokenizer import load_tokenizer
 
     path = checkpoint.path if isinstance(checkpoint, Checkpoint) else str(checkpoint)
-    if (Path(path) / CARD).is_file():
+    if Path(path).is_dir():
         return load_model(path, dtype=dtype)
     tokenizer = load_tokenizer(path)
     return build_model(ModelConfig(pretrained=path, dtype=dtype), tokenizer).eval(), tokenizer
