@@ -128,7 +128,8 @@ def model_config(params: Params):
     name = params.model.pretrained
     if not name:
         return llama_config(params.model, _Vocab(range(params.tokenizer.vocab_size)))
-    for folder in (Path(name), paths.PARAMS_DIR / "models" / name):
+    # a local path in params is relative to notebooks/, where the notebooks run (real-smoke's fixture checkpoint)
+    for folder in (Path(name), paths.NOTEBOOKS_DIR / name, paths.PARAMS_DIR / "models" / name):
         if (folder / "config.json").is_file():
             return AutoConfig.from_pretrained(str(folder))
     try:
