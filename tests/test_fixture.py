@@ -75,7 +75,15 @@ def test_real_smoke_and_gpu_params_have_the_same_keys():
     assert _keys(real) == _keys(gpu), sorted(_keys(real) ^ _keys(gpu))
 
 
-@pytest.mark.parametrize("module", ["dsmath_lib.fixture", "dsmath_lib.data", "dsmath_lib.paths"])
+def test_the_command_line_builds_into_out(shared_data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(fixture, "SETTINGS", SMALL)
+    monkeypatch.setattr(fixture.build, "__defaults__", (SMALL,))
+    assert fixture.main(["--out", str(tmp_path / "fx")]) == 0
+    assert (tmp_path / "fx" / "model" / "tokenizer.json").is_file() and str(tmp_path / "fx") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("module", ["dsmath_lib.fixture", "dsmath_lib.data", "dsmath_lib.paths",
+                                    "dsmath_lib.corpus.inputs", "dsmath_lib.eval.prompting"])
 def test_docstring_examples(module):
     import doctest
     import importlib
