@@ -1,6 +1,6 @@
 # dsmath: two commands.
-#   make reproduce [SCALE=smoke|tiny|gpu|paper] [ONLY=07_evaluation] [FORCE=1]
-#   make test                (make test-unit: without the notebooks at smoke scale)
+#   make reproduce [SCALE=smoke|real-smoke|tiny|gpu|paper] [ONLY=07_evaluation] [FORCE=1]
+#   make test                (make test-unit: without the notebooks at smoke / real-smoke scale)
 # Both create .venv and install the project into it on first use (and again when pyproject.toml or
 # requirements.lock change). An existing torch in the venv is kept (install your CUDA build first on GPU).
 
@@ -26,10 +26,11 @@ test: export HF_HUB_OFFLINE = 1
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
-# the unit layer: everything but the notebooks executed at smoke scale (tests/test_notebooks.py)
+# the unit layer: everything but the notebooks executed at smoke and real-smoke scale (tests/test_notebooks.py,
+# tests/test_real_smoke.py)
 test-unit: export HF_HUB_OFFLINE = 1
 test-unit: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile -q --ignore=tests/test_notebooks.py $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile -q --ignore=tests/test_notebooks.py --ignore=tests/test_real_smoke.py $(PYTEST_ARGS)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import yaml
 
-SCALES = ("smoke", "tiny", "gpu", "paper")
+SCALES = ("smoke", "real-smoke", "tiny", "gpu", "paper")
 
 
 class ParamsError(ValueError):
@@ -92,11 +92,14 @@ class MiningConfig:
     planted_per_benchmark: int = 20  # test questions per benchmark planted in the crawl (verbatim + paraphrased)
     pool_files: list[str] = field(default_factory=list)  # pool_source files: WET/WARC/JSONL paths or globs
     seed_files: list[str] = field(default_factory=list)  # pool_source files: seed pages (OpenWebMath-like JSONL)
+    # (file patterns may start with {shared_data}: paths.SHARED_DATA; other relative paths are relative to notebooks/)
     hub_pool: str = ""  # pool_source hub: dataset name of web pages with a text and url field
     hub_seed: str = "open-web-math/open-web-math"  # pool_source hub: the seed dataset (paper: OpenWebMath)
     hub_pages: int = 100_000  # pool_source hub: pages streamed from each hub dataset
     benchmarks: list[str] = field(default_factory=lambda: ["synth-gsm", "synth-math"])  # decontaminated against
     annotator: Literal["oracle", "human"] = "oracle"  # oracle reads the true kinds; human: JSONL tasks for people
+    decisions: str = ""  # human: a JSONL file of {path, is_math} marks made in advance, read before asking (empty:
+    # only artifacts/<scale>/annotations/paths-<k>.done.jsonl)
     dim: int = 64  # fastText embedding size (paper: 256)
     lr: float = 0.1  # fastText learning rate (paper: 0.1)
     word_ngrams: int = 3  # fastText word n-grams (paper: 3)
@@ -325,7 +328,7 @@ class RLAblationConfig:
 class Params:
     """Everything one scale needs. `source` and `digest` are filled by `load_params`, not read from YAML."""
 
-    scale: Literal["smoke", "tiny", "gpu", "paper"]
+    scale: Literal["smoke", "real-smoke", "tiny", "gpu", "paper"]
     seed: int = 0  # seed for training and sampling (the world has its own, world.seed)
     world: WorldConfig = field(default_factory=WorldConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)

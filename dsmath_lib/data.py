@@ -4,6 +4,7 @@
     load_benchmark("gsm8k")                        # ../shared/data/gsm8k/test.jsonl (paths.SHARED_DATA)
     load_benchmark("math500")                      # ../shared/data/math/math500_test.jsonl
     load_benchmark("gsm8k", split="train")         # few-shot examples and SFT questions
+    load_benchmark("math500", split="train")       # MATH test minus MATH500: PRM800K's 4,500 training problems
     load_benchmark("math", source="hub")           # gpu scale: EleutherAI/hendrycks_math from the hub
     load_benchmark("math", source="my/math.jsonl") # any local JSONL file by path
     load_benchmark("synth-gsm", world=params.world) # the embedded world (dsmath_lib.synth)
@@ -21,6 +22,7 @@ saying to pass a local path instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -44,6 +46,13 @@ HUB_DATASETS = {
                                            "intermediate_algebra", "number_theory", "prealgebra",
                                            "precalculus"]),
     "math500": ("HuggingFaceH4/MATH-500", [None]),
+}
+# Splits made from two local files, by (benchmark, split): (file whose problems are kept, file whose problems are
+# removed). MATH500 ships no train split: the 4,500 MATH test problems outside MATH500 are PRM800K's training
+# problems (Lightman et al. 2023), the held-out 500 being MATH500, so they are its train split (few-shot
+# examples, RL questions) and never overlap its test set (matched by problem text).
+DERIVED_FILES = {
+    ("math500", "train"): ("math/math_test.jsonl", "math/math500_test.jsonl"),
 }
 SYNTH_BENCHMARKS = ("synth-gsm", "synth-math")
 
@@ -151,6 +160,18 @@ def load_hub(benchmark: str, split: str = "test") -> list[Problem]:
     return out
 
 
+def difference(problems: list[Problem], held_out: list[Problem], benchmark: str, split: str) -> list[Problem]:
+    """The problems whose question text is not a question of `held_out`, renumbered "<benchmark>/<split>/<i>".
+
+    >>> a = [Problem("m/test/0", "m", "1+1?", "2", "2", "latex"), Problem("m/test/1", "m", "2+2?", "4", "4", "latex")]
+    >>> [p.id for p in difference(a, a[:1], "m", "train")], difference(a, a[:1], "m", "train")[0].question
+    (['m/train/0'], '2+2?')
+    """
+    held = {p.question.strip() for p in held_out}
+    kept = [p for p in problems if p.question.strip() not in held]
+    return [dataclasses.replace(p, id=f"{benchmark}/{split}/{i}") for i, p in enumerate(kept)]
+
+
 def load_benchmark(name: str, split: str = "test", source: str | Path | None = None,
                    world=None, limit: int | None = None) -> list[Problem]:
     """Load a benchmark as Problems.
@@ -173,7 +194,11 @@ def load_benchmark(name: str, split: str = "test", source: str | Path | None = N
         problems = read_jsonl(source, name, split)
     elif (name, split) in LOCAL_FILES:
         problems = read_jsonl(paths.SHARED_DATA / LOCAL_FILES[name, split], name, split)
+    elif (name, split) in DERIVED_FILES:
+        keep, remove = DERIVED_FILES[name, split]
+        problems = difference(read_jsonl(paths.SHARED_DATA / keep, name, split),
+                              read_jsonl(paths.SHARED_DATA / remove, name, "test"), name, split)
     else:
-        known = ", ".join(f"{b}/{s}" for b, s in LOCAL_FILES)
+        known = ", ".join(f"{b}/{s}" for b, s in [*LOCAL_FILES, *DERIVED_FILES])
         raise BenchmarkError(f"no local file for {name!r} split {split!r} (known: {known}); pass source=")
     return problems[:limit] if limit is not None else problems

@@ -181,7 +181,7 @@ def _records(source: str) -> Iterable[tuple[str, dict | str]]:
     """(where, record) pairs of a local JSONL file ("path:line") or a hub dataset ("name[row]")."""
     path = Path(source)
     if path.exists():
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):  # not splitlines: U+2028
             if line.strip():
                 yield f"{path}:{lineno}", line
         return

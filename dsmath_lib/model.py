@@ -187,9 +187,10 @@ def read_card(path: str | Path) -> dict:
 
 
 def load_model(path: str | Path, dtype: str = "float32"):
-    """(model, tokenizer) from a folder written by `save_model`; the model is in eval mode."""
+    """(model, tokenizer) from a folder written by `save_model`, or another model's save_pretrained folder (which,
+    as a hub name would, gets our special tokens and embedding rows for them); the model is in eval mode."""
     path = Path(path)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: no saved model here (config.json missing); run the stage that trains it")
-    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype))
-    return model.eval(), load_tokenizer(path)
+    tokenizer = load_tokenizer(path)
+    return _load_pretrained(str(path), tokenizer, getattr(torch, dtype)).eval(), tokenizer

@@ -6,6 +6,7 @@
 
 DSMATH_ROOT overrides the root (tests run the study in a temporary copy); SHARED_DATA points at the
 real GSM8K / MATH files, ../shared/data beside the repository by default (DSMATH_SHARED_DATA overrides).
+A params path may start with {shared_data} (`expand`), so a params file names shared files wherever they are.
 """
 
 from __future__ import annotations
@@ -27,3 +28,15 @@ def results_dir(scale: str) -> Path:
 def artifacts_dir(scale: str) -> Path:
     """artifacts/<scale>/: corpora, tokenizers, checkpoints, rollouts (never committed)."""
     return ROOT / "artifacts" / scale
+
+
+def expand(path: str) -> str:
+    """A params path with a leading {shared_data} replaced by SHARED_DATA; other paths unchanged.
+
+    >>> expand("{shared_data}/gsm8k/train.jsonl") == str(SHARED_DATA / "gsm8k/train.jsonl")
+    True
+    >>> expand("../data/cc/*.wet")
+    '../data/cc/*.wet'
+    """
+    prefix = "{shared_data}"
+    return str(SHARED_DATA) + path[len(prefix):] if path.startswith(prefix) else path

@@ -41,7 +41,7 @@ HARDWARE = {  # peak dense (no sparsity) bf16 tensor-core TFLOP/s and memory in 
     "h200": ("H200 SXM", 989.0, 141),
     "a100-80gb": ("A100 80GB", 312.0, 80),
 }
-SPLIT_SIZES = {"gsm8k": (7473, 1319), "math": (7500, 5000), "math500": (7500, 500)}  # published (train, test)
+SPLIT_SIZES = {"gsm8k": (7473, 1319), "math": (7500, 5000), "math500": (4500, 500)}  # published (train, test); MATH500's train: PRM800K's 4,500
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 TRAINED_BYTES = 16  # per parameter: weights + gradients + Adam's two moments, with fp32 master weights
 STEPS_PER_SOLUTION = 4  # CoT lines per solution for the labelling count (measured: 3.7 at tiny, 06's PRM data)
@@ -129,7 +129,8 @@ def model_config(params: Params):
     name = params.model.pretrained
     if not name:
         return llama_config(params.model, _Vocab(range(params.tokenizer.vocab_size)))
-    for folder in (Path(name), paths.PARAMS_DIR / "models" / name):
+    # a local path in params is relative to notebooks/, where the notebooks run (real-smoke's fixture checkpoint)
+    for folder in (Path(name), paths.NOTEBOOKS_DIR / name, paths.PARAMS_DIR / "models" / name):
         if (folder / "config.json").is_file():
             return AutoConfig.from_pretrained(str(folder))
     try:

@@ -3,6 +3,7 @@
     python -m dsmath_lib.reproduce --scale tiny                      # what `make reproduce` runs
     python -m dsmath_lib.reproduce --scale smoke --only 00_world     # one notebook
     python -m dsmath_lib.reproduce --scale tiny --force              # rerun even what is up to date
+    python -m dsmath_lib.reproduce --scale real-smoke                # builds its fixture first (dsmath_lib.fixture)
 
 Each notebook declares in its metadata which notebooks' artifacts it needs: {"dsmath": {"needs":
 ["00_world"]}}. Its fingerprint hashes its cells, the whole params file (every value: no hand-kept list of
@@ -32,6 +33,9 @@ from dsmath_lib.config import Params, load_params, params_path
 from dsmath_lib.report import assemble_report
 
 NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+# scales whose local stand-ins for hub downloads dsmath_lib.fixture builds into artifacts/<scale>/fixture
+# before the notebooks run (its params point there)
+FIXTURE_SCALES = ("real-smoke",)
 
 
 class NotebookFailed(RuntimeError):
@@ -141,6 +145,10 @@ def run(scale: str, only: list[str] | None = None, force: bool = False, progress
     executed_dir = paths.results_dir(scale) / "notebooks"
     fingerprints: dict[str, str] = {}
     print(f"dsmath reproduce: scale {scale}, {len(specs)} notebooks, params {params.source}", flush=True)
+    if scale in FIXTURE_SCALES:
+        from dsmath_lib.fixture import build
+
+        print(f"fixture: {build(paths.artifacts_dir(scale) / 'fixture')}", flush=True)
     for i, spec in enumerate(specs, 1):
         fingerprint = notebook_fingerprint(spec, params, fingerprints, library)
         fingerprints[spec.name] = fingerprint
@@ -166,7 +174,7 @@ def run(scale: str, only: list[str] | None = None, force: bool = False, progress
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", default="tiny", help="smoke, tiny (default), gpu or paper")
+    parser.add_argument("--scale", default="tiny", help="smoke, real-smoke, tiny (default), gpu or paper")
     parser.add_argument("--only", action="append", help="run only this notebook (repeatable), e.g. 07_evaluation")
     parser.add_argument("--force", action="store_true", help="rerun notebooks that are up to date")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

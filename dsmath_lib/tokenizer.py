@@ -105,15 +105,16 @@ def _wrap(bpe: Tokenizer) -> PreTrainedTokenizerFast:
 def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerFast:
     """A tokenizer saved by `save_pretrained` (a local folder) or, at gpu/paper scale, a hub name.
 
-    A hub tokenizer gets the SPECIAL_TOKENS it lacks (the model's embeddings must then be resized,
-    which `dsmath_lib.model.build_model` does) and a pad token if it has none. Offline
+    A tokenizer of another model (a hub name, or a pretrained checkpoint's folder: both load the same way)
+    gets the SPECIAL_TOKENS it lacks (the model's embeddings must then be resized, which
+    `dsmath_lib.model.build_model` does) and a pad token if it has none; ours already has them all. Offline
     (HF_HUB_OFFLINE=1) a hub name that is not in the local cache fails with a message naming it.
     """
     path = Path(name_or_path)
     if path.exists():
         if not (path / "tokenizer.json").is_file():
             raise FileNotFoundError(f"{path}: no tokenizer.json here (was the tokenizer saved with save_pretrained?)")
-        return AutoTokenizer.from_pretrained(str(path))
+        return with_our_tokens(AutoTokenizer.from_pretrained(str(path)))
     try:
         tok = AutoTokenizer.from_pretrained(str(name_or_path))
     except OSError as err:
@@ -121,6 +122,11 @@ def load_tokenizer(name_or_path: str | Path) -> PreTrainedTokenizerFast:
             f"tokenizer '{name_or_path}' is neither a local folder nor loadable from the hub "
             f"(offline runs with HF_HUB_OFFLINE=1 need it in the HF cache): {err}"
         ) from err
+    return with_our_tokens(tok)
+
+
+def with_our_tokens(tok: PreTrainedTokenizerFast) -> PreTrainedTokenizerFast:
+    """`tok` with the SPECIAL_TOKENS it lacks added (never split) and a pad token if it has none."""
     missing = [t for t in SPECIAL_TOKENS if t not in tok.get_vocab() and t != PAD]
     if missing:
         tok.add_special_tokens({"extra_special_tokens": missing}, replace_extra_special_tokens=False)

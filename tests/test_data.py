@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dsmath_lib.data import BenchmarkError, gsm8k_problem, load_benchmark, math_problem, read_jsonl
+from dsmath_lib.data import BenchmarkError, difference, gsm8k_problem, load_benchmark, math_problem, read_jsonl
 from dsmath_lib.problem import Problem
 
 
@@ -114,3 +114,18 @@ def test_real_files_load_with_their_fields(shared_data):
     assert math500[0].answer == "\\left( 3, \\frac{\\pi}{2} \\right)"
     gsm = load_benchmark("gsm8k")
     assert gsm[0].solution.endswith("The answer is 18.") and "<<" not in gsm[0].solution
+
+
+def test_math500_train_is_the_prm800k_split_disjoint_from_its_test_set(shared_data):
+    train, test = load_benchmark("math500", "train"), load_benchmark("math500", "test")
+    assert (len(train), len(test)) == (4500, 500)
+    assert not {p.question for p in train} & {p.question for p in test}
+    assert {p.question for p in train} | {p.question for p in test} == {p.question for p in load_benchmark("math")}
+    assert train[0].id == "math500/train/0" and len({p.id for p in train}) == 4500
+    assert all(p.benchmark == "math500" and p.answer for p in train)
+
+
+def test_difference_keeps_order_and_renumbers():
+    a = [Problem(f"m/test/{i}", "m", f"q{i}", "s", "1", "latex") for i in range(4)]
+    kept = difference(a, [a[1], a[3]], "m", "train")
+    assert [(p.id, p.question) for p in kept] == [("m/train/0", "q0"), ("m/train/1", "q2")]

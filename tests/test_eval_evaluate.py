@@ -308,3 +308,11 @@ def test_solution_nll_matches_a_direct_computation(model, tok):
 def test_docstring_examples():
     for module in (E, R, C, B, N):
         assert doctest.testmod(module).failed == 0
+
+
+def test_find_checkpoints_leaves_out_the_reward_model(tmp_path):
+    for name, stage in (("base", "base"), ("prm", "prm")):  # notebook 06 saves checkpoints/prm
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text("{}")
+        (tmp_path / name / "dsmath.json").write_text(json.dumps({"name": name, "stage": stage}))
+    assert [c.name for c in C.find_checkpoints(tmp_path)] == ["base"]

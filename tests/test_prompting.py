@@ -5,7 +5,7 @@ import pytest
 from dsmath_lib.eval import prompting
 from dsmath_lib.eval.prompting import (ASSISTANT, CODE, CODE_END, COT_SUFFIX, EOS, FEW_SHOT_STOP, OUTPUT,
                                        OUTPUT_END, USER, chat_prompt, extract_program, grade_attempts,
-                                       select_shots, solve)
+                                       prompts_for, select_shots, solve)
 from dsmath_lib.problem import Problem
 
 
@@ -79,14 +79,14 @@ def test_program_of_thought_runs_the_program_in_the_sandbox():
     assert "Please write a Python program" in attempts[0].prompt
 
 
-def test_few_shot_program_of_thought_needs_programs():
+def test_few_shot_program_of_thought_needs_programs_else_is_zero_shot():
     shots = [problem(9, "3", program="print(1 + 2)")]
     model = ScriptedModel(lambda p, _: "print(40 + 2)\n")
     (attempt,) = solve([problem(0)], model, "pot", shots=shots)
     assert attempt.prompt.endswith("Question: What is question 0?\nProgram:\n") and "print(1 + 2)" in attempt.prompt
     assert attempt.answer == "42"
-    with pytest.raises(ValueError, match="shots that have programs"):
-        solve([problem(0)], model, "pot", shots=[problem(8)])
+    (zero_shot,) = solve([problem(0)], model, "pot", shots=[problem(8)])  # real benchmarks' shots have no programs
+    assert zero_shot.prompt == prompts_for([problem(0)], "pot")[0] and "Program:" not in zero_shot.prompt
 
 
 def test_extract_program():

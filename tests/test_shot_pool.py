@@ -39,7 +39,7 @@ def test_a_missing_train_split_is_an_error_naming_it(world, monkeypatch):
     with pytest.raises(BenchmarkError, match=r"^gsm8k: few-shot examples and RL questions come from the gsm8k "
                                              r"train split, which is missing \(no local copy at .*gsm8k/train\.jsonl"):
         B.load_shot_pool(world, ["synth-gsm", "gsm8k"])
-    with pytest.raises(BenchmarkError, match=r"^math500: .* the math train split, which is missing"):
+    with pytest.raises(BenchmarkError, match=r"^math500: .* the math500 train split, which is missing"):
         B.load_shot_pool(world, ["math500"])
     (world / "train.jsonl").write_text(Problem("synth-math/train/0", "synth-math", "q", "s", "1", "numeric").to_json())
     with pytest.raises(BenchmarkError, match="synth-gsm: no train problems"):

@@ -12,7 +12,8 @@ collected (most promising first), and an annotator with a fixed budget judges th
 - `OracleAnnotator` stands in for the paper's human annotators at smoke/tiny scale: it reads the hidden
   true kinds and marks a path as math when more than half of its pages are math.
 - `HumanAnnotator` (gpu/paper scale) writes the candidates with sample pages to a JSONL file for people
-  to fill in (`"is_math": true/false`), and reads their marks back when the file has been completed.
+  to fill in (`"is_math": true/false`), and reads their marks back when the file has been completed, or
+  reads them from a committed file of decisions (mining.decisions, as params/real-smoke/ holds).
 """
 
 from __future__ import annotations
@@ -115,10 +116,10 @@ def write_annotation_tasks(path: str | Path, candidates: Sequence[PathCandidate]
     return path
 
 
-def read_annotations(path: str | Path) -> set[str]:
-    """The paths marked `"is_math": true`; a line without a true/false mark is an error naming it."""
-    marked = set()
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+def read_marks(path: str | Path) -> dict[str, bool]:
+    """{path: is_math} of every line; a line without a true/false mark is an error naming it."""
+    marks = {}
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -128,22 +129,34 @@ def read_annotations(path: str | Path) -> set[str]:
             raise ValueError(f"{path}:{lineno}: not an annotation record ({err})") from err
         if not isinstance(mark, bool):
             raise ValueError(f"{path}:{lineno}: path {name!r} has is_math={mark!r}; mark it true or false")
-        if mark:
-            marked.add(name)
-    return marked
+        marks[name] = mark
+    return marks
+
+
+def read_annotations(path: str | Path) -> set[str]:
+    """The paths marked `"is_math": true`; a line without a true/false mark is an error naming it."""
+    return {name for name, mark in read_marks(path).items() if mark}
 
 
 class HumanAnnotator:
     """Annotation by people: iteration k's tasks go to folder/paths-k.jsonl; marks are read from
     folder/paths-k.done.jsonl (the same file, filled in and renamed). Until it exists, mining stops with an
-    error saying which file to fill, and a rerun resumes from there."""
+    error saying which file to fill, and a rerun resumes from there. `decisions` (mining.decisions) is a JSONL
+    file of {path, is_math} marks made in advance, for every iteration: when it decides every candidate no
+    task is written; otherwise the undecided candidates are the task."""
 
-    def __init__(self, folder: str | Path, texts: Mapping[str, str]):
+    def __init__(self, folder: str | Path, texts: Mapping[str, str], decisions: str | Path | None = None):
         self.folder, self.texts = Path(folder), texts
+        self.decisions = Path(decisions) if decisions else None
 
     def __call__(self, candidates: Sequence[PathCandidate], iteration: int = 0) -> set[str]:
         done = self.folder / f"paths-{iteration}.done.jsonl"
         if done.exists():
             return read_annotations(done)
-        tasks = write_annotation_tasks(self.folder / f"paths-{iteration}.jsonl", candidates, self.texts)
-        raise RuntimeError(f"annotate {tasks} (set is_math true/false on each line), save it as {done}, rerun")
+        marks = read_marks(self.decisions) if self.decisions else {}
+        undecided = [c for c in candidates if c.path not in marks]
+        if self.decisions and not undecided:
+            return {c.path for c in candidates if marks[c.path]}
+        tasks = write_annotation_tasks(self.folder / f"paths-{iteration}.jsonl", undecided, self.texts)
+        where = f" (or add its lines to {self.decisions})" if self.decisions else ""
+        raise RuntimeError(f"annotate {tasks} (set is_math true/false on each line), save it as {done}{where}, rerun")

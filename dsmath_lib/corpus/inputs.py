@@ -28,6 +28,7 @@ import glob
 import json
 import logging
 import random
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
+from dsmath_lib import paths
 from dsmath_lib.config import MiningConfig, Params
 from dsmath_lib.corpus.annotation import HumanAnnotator, OracleAnnotator
 from dsmath_lib.corpus.miner import MiningResult, mine, n_tokens
@@ -142,7 +144,7 @@ def load_inputs(params: Params) -> MiningInputs:
 
 def read_files(patterns: Sequence[str], key: str) -> list[WebPage]:
     """Pages of every file matching the globs; unreadable records are logged and counted, never fatal."""
-    files = sorted({f for pattern in patterns for f in glob.glob(pattern)})
+    files = sorted({f for pattern in patterns for f in glob.glob(paths.expand(pattern))})
     if not files:
         raise FileNotFoundError(f"{key} = {list(patterns)}: no file matches")
     errors: list = []
@@ -172,7 +174,7 @@ def run_mining(inputs: MiningInputs, pool: Sequence[WebPage], cfg: MiningConfig,
             raise ValueError("mining.annotator = 'oracle' needs true kinds: only pool_source 'synth' has them")
         annotate = OracleAnnotator(inputs.labels, inputs.math_kinds, cfg.path_depth)
     else:
-        annotate = HumanAnnotator(annotations, {p.url: p.text for p in pool})
+        annotate = HumanAnnotator(annotations, {p.url: p.text for p in pool}, cfg.decisions or None)
     try:
         return mine(pool, inputs.seed, cfg, workdir, annotate, inputs.labels, inputs.math_kinds, rng_seed)
     except ValueError as err:
@@ -202,7 +204,8 @@ def random_sample(pool: Sequence[WebPage], budget: int, rng_seed: int = 0) -> li
 def build_corpora(inputs: MiningInputs, pool: Sequence[WebPage], result: MiningResult,
                   rng_seed: int = 0) -> dict[str, list[WebPage]]:
     """The corpora before decontamination: seed-only, iteration-1, final, a random-pool sample with the
-    final corpus's token count, and (with true kinds) the arXiv-like, code and general-prose pages."""
+    final corpus's token count, and (with true kinds) the arXiv-like, code and general-prose pages; without
+    true kinds (real pages), general = the pool pages the final corpus left out, arxiv = latex_pages(pool)."""
     by_url = {p.url: p for p in pool}
     final = result.corpus
     corpora = {"seed_only": list(inputs.seed), "iteration_1": [by_url[u] for u in result.collected[0]],
@@ -211,7 +214,24 @@ def build_corpora(inputs: MiningInputs, pool: Sequence[WebPage], result: MiningR
     if inputs.labels is not None:
         for kind, name in KIND_CORPORA.items():
             corpora[name] = [p for p in pool if inputs.labels.get(p.url) == kind]
+    else:  # real pages have no true kinds: notebooks 02-03 still need a general and an arXiv-like corpus
+        collected = {p.url for p in final}
+        corpora["general"] = [p for p in pool if p.url not in collected]
+        corpora["arxiv"] = latex_pages(pool)
     return corpora
+
+
+LATEX_COMMAND = re.compile(r"\\(frac|sum|int|begin|end|alpha|beta|theta|sqrt|mathbb|mathcal|left|right|cdot)\b")
+
+
+def latex_pages(pool: Sequence[WebPage], min_commands: int = 2) -> list[WebPage]:
+    """Pool pages with at least `min_commands` LaTeX math commands: the arXiv-like corpus of a real pool, a
+    stand-in (the paper's comes from arXiv itself, which pool_source files / hub does not fetch).
+
+    >>> [p.url for p in latex_pages([WebPage("a", "$\\\\frac{1}{2} + \\\\sqrt{2}$"), WebPage("b", "no math")])]
+    ['a']
+    """
+    return [p for p in pool if len(LATEX_COMMAND.findall(p.text)) >= min_commands]
 
 
 def write_corpus(path: str | Path, pages: Sequence[WebPage]) -> tuple[int, int]:
@@ -245,7 +265,11 @@ def write_corpora(corpora: Mapping[str, Sequence[WebPage]], folder: str | Path,
 def read_corpus(path: str | Path) -> list[WebPage]:
     """A corpus written by write_corpus, back as pages; errors name the file and line."""
     pages = []
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    # split on "\n" only: str.splitlines() also splits at U+2028, U+0085 ..., which real pages hold and
+    # json.dumps(ensure_ascii=False) leaves unescaped inside a record
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
         try:
             row = json.loads(line)
             pages.append(WebPage(row["url"], row["text"], {"n_tokens": row["n_tokens"]}))

@@ -7,8 +7,8 @@
 
 Synthetic benchmarks come from the files notebook 00_world writes; real ones (gsm8k, math, math500) from
 data.load_benchmark. Few-shot examples and RL questions of a benchmark come from its own train split (the
-world's for synth-gsm / synth-math; GSM8K's and MATH's for the real ones; MATH-500, a subset of MATH's test
-split, uses MATH's train split), never from another benchmark's: a split that is missing is an error naming
+world's for synth-gsm / synth-math; GSM8K's and MATH's for the real ones; MATH-500's is the PRM800K split, the
+4,500 MATH test problems outside it: data.DERIVED_FILES), never from another benchmark's: a split that is missing is an error naming
 the benchmark and the split. Departure from the paper at small scale: few-shot examples come from the easiest
 level of the train split, so that k of them, the question and the generation budget fit the tiny models'
 256-512-token context (the paper uses the benchmarks' standard few-shot prompts).
@@ -21,11 +21,12 @@ from pathlib import Path
 
 from dsmath_lib import paths
 from dsmath_lib.config import EvalConfig
-from dsmath_lib.data import LOCAL_FILES, SYNTH_BENCHMARKS, BenchmarkError, load_benchmark, read_jsonl
+from dsmath_lib.data import DERIVED_FILES, LOCAL_FILES, SYNTH_BENCHMARKS, BenchmarkError, load_benchmark, read_jsonl
 from dsmath_lib.eval.prompting import select_shots
 from dsmath_lib.problem import Problem
 
-TRAIN_SPLIT_OF = {"math500": "math"}  # MATH-500 is 500 problems of MATH's test split; its train split is MATH's
+TRAIN_SPLIT_OF: dict[str, str] = {}  # benchmark -> the benchmark whose train split it uses (none now: MATH-500 has
+# its own, data.DERIVED_FILES, disjoint from its test set by construction)
 
 
 def load_eval_benchmarks(cfg: EvalConfig, world_dir: str | Path) -> dict[str, list[Problem]]:
@@ -50,7 +51,7 @@ def train_source(benchmark: str) -> str:
     """The benchmark whose train split holds `benchmark`'s few-shot examples and RL questions.
 
     >>> train_source("math500"), train_source("gsm8k"), train_source("synth-gsm")
-    ('math', 'gsm8k', 'synth-gsm')
+    ('math500', 'gsm8k', 'synth-gsm')
     """
     return TRAIN_SPLIT_OF.get(benchmark, benchmark)
 
@@ -83,7 +84,7 @@ def load_shot_pool(world_dir: str | Path, benchmarks: Sequence[str] | None = Non
 
 
 def _real_train_split(name: str, asked_by: list[str]) -> list[Problem]:
-    local = LOCAL_FILES.get((name, "train"))
+    local = LOCAL_FILES.get((name, "train")) or DERIVED_FILES.get((name, "train"), (None,))[0]
     where = paths.SHARED_DATA / local if local else None
     try:
         return load_benchmark(name, split="train", source=None if where and where.is_file() else "hub")

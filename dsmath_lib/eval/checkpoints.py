@@ -33,6 +33,7 @@ STAGE_MODES = {  # prompting modes per training stage (paper Table 2 for base mo
     "instruct": ("cot-chat", "tool-chat"),
     "rl": ("cot-chat", "tool-chat"),
 }
+NOT_POLICIES = ("prm",)  # stages find_checkpoints leaves out: a reward model (notebook 06) writes no solutions
 DIGEST_FILES = ("*.safetensors", "*.bin", "config.json", "tokenizer.json")  # what a model's outputs depend on;
 # not dsmath.json (a copy's card differs) nor tokenizer_config.json (transformers rewrites its metadata on save)
 
@@ -56,8 +57,8 @@ class Checkpoint:
 
 
 def find_checkpoints(folder: str | Path, pretrained: str = "") -> list[Checkpoint]:
-    """Every saved model under `folder` (one sub-folder each, with config.json), sorted by name, plus the
-    named `pretrained` model (stage "base") when given. Raises when there is none at all."""
+    """Every saved policy under `folder` (one sub-folder each, with config.json; reward models, NOT_POLICIES, left
+    out), sorted by name, plus the named `pretrained` model (stage "base") when given. Raises when there is none."""
     from dsmath_lib.model import read_card
 
     folder = Path(folder)
@@ -67,6 +68,8 @@ def find_checkpoints(folder: str | Path, pretrained: str = "") -> list[Checkpoin
             card = read_card(sub)
             if "stage" not in card:
                 raise ValueError(f"{sub}/dsmath.json: missing 'stage' (init, base, instruct or rl)")
+            if card["stage"] in NOT_POLICIES:
+                continue
             found.append(Checkpoint(card.get("name", sub.name), str(sub), card["stage"], card.get("description", "")))
     if pretrained:
         found.append(Checkpoint(pretrained.rstrip("/").split("/")[-1], pretrained, "base", "named pretrained model"))
@@ -76,7 +79,8 @@ def find_checkpoints(folder: str | Path, pretrained: str = "") -> list[Checkpoin
 
 
 def load_checkpoint(checkpoint: Checkpoint | str | Path, dtype: str = "float32"):
-    """(model, tokenizer) for a saved folder, or a hub model by name (HF cache when offline)."""
+    """(model, tokenizer) for a saved folder (ours, or another model's checkpoint: model.load_model gives it our
+    tokens as a hub name gets them), or a hub model by name (HF cache when offline)."""
     from dsmath_lib.model import build_model, load_model
     from dsmath_lib.tokenizer import load_tokenizer
 

@@ -181,6 +181,16 @@ def _run_tool_loop(prompts: list[str], generate_fn: GenerateFn, max_executions: 
     return outputs, runs
 
 
+def pot_with_shots(mode: str, shots: Sequence[Problem]) -> bool:
+    """Whether "pot" prompts few-shot: only with shots that all have programs. Real benchmarks' train problems
+    (GSM8K, MATH) ship none, so their PoT is zero-shot (the paper's base-model PoT uses PAL-style program prompts).
+
+    >>> pot_with_shots("pot", [Problem("t/0", "t", "q", "s", "1", "numeric")]), pot_with_shots("cot-chat", [])
+    (False, False)
+    """
+    return mode == "pot" and bool(shots) and all(s.program for s in shots)
+
+
 def prompts_for(problems: Sequence[Problem], mode: str, shots: Sequence[Problem] = ()) -> list[str]:
     """The prompt of every problem in one mode: what the model sees before it writes (one per problem).
     `shots` are the few-shot examples ("cot-fewshot" needs them; "pot" uses them if given).
@@ -193,9 +203,7 @@ def prompts_for(problems: Sequence[Problem], mode: str, shots: Sequence[Problem]
         raise ValueError(f"unknown prompting mode {mode!r}; choose one of {', '.join(MODES)}")
     if mode == "cot-fewshot" and not shots:
         raise ValueError("mode 'cot-fewshot' needs shots (see select_shots)")
-    fewshot_pot = mode == "pot" and bool(shots)
-    if fewshot_pot and any(not s.program for s in shots):
-        raise ValueError("mode 'pot' with shots needs shots that have programs")
+    fewshot_pot = pot_with_shots(mode, shots)
     if mode == "cot-fewshot" or fewshot_pot:
         return [few_shot_prompt(p.question, shots, program=fewshot_pot) for p in problems]
     suffix = {"cot-chat": COT_SUFFIX, "pot": POT_SUFFIX, "tool-chat": TOOL_SUFFIX}[mode]
@@ -207,7 +215,7 @@ def solve(problems: Sequence[Problem], generate_fn: GenerateFn, mode: str, shots
     """Prompt the model on every problem `samples` times in one mode; attempts[i * samples + j] is sample j
     of problem i. `shots` are the few-shot examples ("cot-fewshot" needs them; "pot" uses them if given)."""
     one = prompts_for(problems, mode, shots)
-    fewshot = mode == "cot-fewshot" or (mode == "pot" and bool(shots))
+    fewshot = mode == "cot-fewshot" or pot_with_shots(mode, shots)
     prompts = [prompt for prompt in one for _ in range(samples)]
     kinds = [p.answer_kind for p in problems for _ in range(samples)]
     runs = [0] * len(prompts)
