@@ -136,7 +136,8 @@ class EvalConfig:
     sandbox_timeout_s: float = 5.0  # wall-clock limit per model-written program
     grading_workers: int = 2  # math-verify worker processes
     grading_timeout_s: float = 5.0  # per symbolic comparison (docs/PAPER.md §7: a process-level timeout)
-    pretrained: str = ""  # a named model to evaluate beside our checkpoints (gpu/paper scale), e.g. a hub name
+    pretrained: str = ""  # another named model to evaluate beside our checkpoints, e.g. a hub name; not
+    # model.pretrained, which is checkpoints/init already (load_params refuses it)
 
 
 @dataclass
@@ -246,7 +247,7 @@ class GRPOConfig:
     eval_every: int = 10  # steps between held-out accuracy evaluations (training curves)
     eval_problems: int = 0  # held-out problems per benchmark at each curve point and for Table 5; 0 = all
     rollout_engine: Literal["sampler", "vllm"] = "sampler"  # sampler: our batched KV-cache sampler; vllm: gpu/paper
-    rollout_batch_size: int = 64  # sampler rows per batch (KV-cache memory); not a paper quantity
+    rollout_batch_size: int = 256  # sampler rows per batch: sampling.DEFAULT_BATCH_SIZE (bench_sampler.py); not a paper quantity
 
     @classmethod
     def expand(cls, raw: dict, section: str = "grpo") -> dict:
@@ -365,6 +366,9 @@ def load_params(path: str | Path) -> Params:
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
     params = _build(Params, raw, str(path), prefix="")
+    if params.eval.pretrained and params.eval.pretrained == params.model.pretrained:
+        raise ParamsError(f"{path}: eval.pretrained names model.pretrained, which notebook 07 already evaluates as "
+                          "checkpoints/init (00 saves it there); leave eval.pretrained empty or name another model")
     params.source = str(path)
     return params
 

@@ -145,3 +145,11 @@ def test_grpo_variant_fields_are_type_checked(tmp_path):
 def test_docstring_examples():
     result = doctest.testmod(config)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_eval_pretrained_may_not_repeat_model_pretrained(tmp_path):
+    same = "scale: gpu\nmodel:\n  pretrained: org/base\neval:\n  pretrained: org/base\n"
+    with pytest.raises(ParamsError, match="already evaluates as checkpoints/init"):
+        load_params(write(tmp_path, same))
+    other = load_params(write(tmp_path, same.replace("eval:\n  pretrained: org/base", "eval:\n  pretrained: org/other")))
+    assert other.eval.pretrained == "org/other"
