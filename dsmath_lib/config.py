@@ -162,7 +162,8 @@ class PretrainConfig:
     weight_decay: float = 0.1  # AdamW weight decay (paper)
     grad_clip: float = 1.0  # gradient-norm clipping (paper: not given; the usual 1.0)
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"  # accelerate's setting; CPUs train in float32
-    accelerate_config: str = ""  # gpu/paper: an accelerate config file (DDP, FSDP, DeepSpeed) for `accelerate launch`
+    accelerate_config: str = ""  # gpu/paper: an accelerate config file (DDP, FSDP, DeepSpeed) for `accelerate launch`,
+    # named from the repository root (params/accelerate/fsdp.yaml): notebooks run in notebooks/
     checkpoint_every: int = 200  # optimiser steps between resumable checkpoints
     eval_points: int = 5  # learning-curve evaluations per run, evenly spaced in tokens (Figure 3)
     curve_problems: int = 100  # problems per benchmark at each learning-curve point

@@ -1,4 +1,5 @@
-"""The datatrove scoring pass: local executor with 2 workers matches in-process scores; cluster executors build."""
+"""The datatrove scoring pass: local executor with 2 workers matches in-process scores (the Slurm and Ray
+executors: tests/test_scale_out.py)."""
 
 import random
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from dsmath_lib.corpus.classifier import FastTextParams, MathClassifier, train_classifier
-from dsmath_lib.corpus.scoring import make_executor, read_scores, run_scoring, scoring_pipeline, write_pool_shards
+from dsmath_lib.corpus.scoring import read_scores, run_scoring, write_pool_shards
 from dsmath_lib.synth.crawl import exposition_page, prose_page
 from dsmath_lib.webdata import WebPage
 
@@ -31,25 +32,6 @@ def test_local_pipeline_with_two_workers_scores_every_page(setup):
     direct = MathClassifier(model).predict_proba([p.text for p in pages])
     assert np.allclose([scores[p.url] for p in pages], direct, atol=1e-6)
     assert sorted((work / "run" / "scores").glob("*.jsonl")) and (work / "run" / "logs" / "stats.json").exists()
-
-
-def test_cluster_executors_are_built_not_run(setup, tmp_path):
-    work, model, _ = setup
-    pipeline = scoring_pipeline(work / "pool", model, tmp_path / "out")
-    slurm = make_executor("slurm", pipeline, tasks=64, workers=16, logging_dir=tmp_path / "logs",
-                          slurm_partition="cpu", slurm_time="01:00:00")
-    assert type(slurm).__name__ == "SlurmPipelineExecutor" and slurm.tasks == 64 and slurm.partition == "cpu"
-    with pytest.raises(ValueError, match="partition"):
-        make_executor("slurm", pipeline, 2, 2, tmp_path / "logs")
-    with pytest.raises(ValueError, match="unknown executor"):
-        make_executor("spark", pipeline, 2, 2, tmp_path / "logs")
-
-
-def test_ray_executor_is_built_when_ray_is_installed(setup, tmp_path):
-    pytest.importorskip("ray")
-    work, model, _ = setup
-    ray_exec = make_executor("ray", scoring_pipeline(work / "pool", model, tmp_path / "o"), 8, 4, tmp_path / "l")
-    assert type(ray_exec).__name__ == "RayPipelineExecutor"
 
 
 def test_read_scores_names_bad_file_and_line(tmp_path):

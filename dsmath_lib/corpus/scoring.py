@@ -9,8 +9,9 @@ The pipeline is JsonlReader (the pool's shards) -> ScorePages (our PipelineStep:
 through MathClassifier, score in `metadata["math_score"]`) -> JsonlWriter (url and score only). The
 executor is a parameter: "local" runs datatrove's LocalPipelineExecutor with `tasks` tasks on `workers`
 processes (each task reads its share of the shard files, so there are as many shards as tasks); "slurm"
-and "ray" build datatrove's SlurmPipelineExecutor / RayPipelineExecutor for a cluster, where `run`
-submits the job and returns, and `read_scores` is called once the job has finished. The classifier
+and "ray" build datatrove's SlurmPipelineExecutor / RayPipelineExecutor for a cluster. Ray's `run` returns
+when its tasks have finished; Slurm's returns once sbatch has queued the job array, so `run_scoring` then
+waits for every task's completion marker (the miner reads the scores next). The classifier
 travels to workers as a model path and loads lazily, once per worker. Datatrove skips tasks already
 completed in the same logging folder, so an interrupted pass resumes where it stopped.
 """
@@ -18,6 +19,8 @@ completed in the same logging folder, so an interrupted pass resumes where it st
 from __future__ import annotations
 
 import json
+import logging
+import time
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -29,6 +32,7 @@ from datatrove.pipeline.writers import JsonlWriter
 from dsmath_lib.corpus.classifier import MathClassifier
 from dsmath_lib.webdata import WebPage
 
+log = logging.getLogger(__name__)
 ExecutorKind = Literal["local", "slurm", "ray"]
 SCORE_KEY = "math_score"
 
@@ -117,12 +121,26 @@ def make_executor(kind: ExecutorKind, pipeline: list, tasks: int, workers: int, 
     raise ValueError(f"unknown executor {kind!r}: choose local, slurm or ray")
 
 
+def wait_for_tasks(runner, poll_s: float = 60.0) -> None:
+    """Block until every task of a submitted pipeline has written its completion marker.
+
+    A failed Slurm task never writes one: the log line names the logging folder to read, and interrupting
+    and rerunning resubmits only the unfinished tasks."""
+    while incomplete := runner.get_incomplete_ranks():
+        log.info("scoring: %d of %d tasks unfinished (job %s, logs in %s)", len(incomplete), runner.world_size,
+                 runner.job_id, runner.logging_dir.path)
+        time.sleep(poll_s)
+
+
 def run_scoring(pool_folder: str | Path, model_path: str | Path, out_dir: str | Path,
                 executor: ExecutorKind = "local", tasks: int = 2, workers: int = 2, **cluster) -> Path:
-    """Run (local) or submit (slurm, ray) the scoring pass; returns the folder the scores go to."""
+    """Run the scoring pass on `executor` until every task is done; returns the folder the scores go to."""
     out_dir = Path(out_dir)
     pipeline = scoring_pipeline(pool_folder, model_path, out_dir / "scores")
-    make_executor(executor, pipeline, tasks, workers, out_dir / "logs", **cluster).run()
+    runner = make_executor(executor, pipeline, tasks, workers, out_dir / "logs", **cluster)
+    runner.run()
+    if executor == "slurm":  # sbatch returns once the job is queued
+        wait_for_tasks(runner)
     return out_dir / "scores"
 
 

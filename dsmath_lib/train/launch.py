@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from dsmath_lib import paths
 from dsmath_lib.train import checkpoint as ckpt
 from dsmath_lib.train.loop import train
 from dsmath_lib.train.spec import TrainResult, TrainSpec
@@ -36,9 +37,10 @@ def launch_command(spec_path: str | Path, accelerate_config: str = "", num_proce
     """The `accelerate launch` command line that runs `python -m dsmath_lib.train spec_path`."""
     cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     if accelerate_config:
-        if not Path(accelerate_config).is_file():
-            raise FileNotFoundError(f"{accelerate_config}: accelerate config file not found")
-        cmd += ["--config_file", str(accelerate_config)]
+        config = paths.ROOT / accelerate_config  # params name it from the repository root; notebooks run in notebooks/
+        if not config.is_file():
+            raise FileNotFoundError(f"{config}: accelerate config file not found")
+        cmd += ["--config_file", str(config)]
         if num_processes > 1:
             cmd += ["--num_processes", str(num_processes)]
     else:
