@@ -376,3 +376,40 @@ def test_a_hooked_model_gets_the_reference_engine(model, tok):
     finally:
         hook.remove()
     assert S.lean_supported(model)
+
+
+class Adapter(torch.nn.Module):
+    """A projection wrapped as LoRA wraps one: its output is not its base weight's product alone."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    def forward(self, x):
+        return self.base(x) + 1.0
+
+
+def test_a_hooked_or_wrapped_projection_gets_the_reference_engine(model, tok):
+    attn = model.model.layers[0].self_attn
+    hook = attn.q_proj.register_forward_hook(lambda *args: None)  # the lean engine multiplies q_proj's weight itself
+    try:
+        assert not S.lean_supported(model)
+    finally:
+        hook.remove()
+    base = attn.q_proj
+    attn.q_proj = Adapter(base)
+    try:
+        assert not S.lean_supported(model)
+        wrapped = S.generate(model, tok, PROMPTS, max_new_tokens=8)  # auto: the reference engine runs the adapter
+        assert [o.token_ids for o in wrapped] == hf_greedy(model, tok, PROMPTS, 8, tok.eos_token_id)
+    finally:
+        attn.q_proj = base
+    assert S.lean_supported(model)
+
+
+def test_lean_norm_is_the_models_rms_norm_bit_for_bit(model):
+    norm = model.model.layers[1].post_attention_layernorm
+    x = torch.randn(3, 5, norm.weight.shape[0]) * 4
+    with torch.no_grad():
+        assert torch.equal(S._norm(norm, x), norm(x))
+        assert torch.equal(S._norm(norm, x.bfloat16()), norm(x.bfloat16()))
