@@ -13,7 +13,7 @@ before its eos.
 Ours is generate's default engine (the lean one, for this Llama model). HF generate runs the same rows
 with the same stopping: eos, <|pad|> and <|bos|> suppressed, sampling from the full distribution
 (top_k=0), all rows in one batch. Both count the generated tokens kept (up to and including eos).
-Figures are medians of --repeats runs, ours and HF alternating so both see the same load; the load
+Figures are medians of --repeats runs, with their range, ours and HF alternating so both see the same load; the load
 average is printed because the machine is shared. One thread by default: on 2 cores shared with other
 jobs, two threads make both engines' many small operations wait on each other. Then a batch-size
 sweep of our sampler on shape (a) with 64 prompts, the measurement behind sampling.DEFAULT_BATCH_SIZE.
@@ -100,16 +100,20 @@ def median_rate(fn, repeats: int) -> tuple[float, int]:
 
 
 def compare(name: str, model, tok, prompts, repeats: int, **kw) -> None:
-    """Ours and HF generate on the same rows, runs alternating so that both see the same load; medians."""
+    """Ours and HF generate on the same rows, runs alternating so that both see the same load; medians, with
+    the range over the runs so a reader sees whether the figure held still."""
     model.eval()
     hf_kw = dict(max_new_tokens=kw["max_new_tokens"], temperature=kw.get("temperature", 0.0),
                  num_samples=kw.get("num_samples", 1))
     runs = [(ours(model, tok, prompts, **kw), hf(model, tok, prompts, **hf_kw)) for _ in range(repeats)]
-    ours_tps = statistics.median(n / s for (s, n), _ in runs)
-    hf_tps = statistics.median(n / s for _, (s, n) in runs)
+    ours_rates = [n / s for (s, n), _ in runs]
+    hf_rates = [n / s for _, (s, n) in runs]
+    ratios = sorted(a / b for a, b in zip(ours_rates, hf_rates))
+    ours_tps, hf_tps = statistics.median(ours_rates), statistics.median(hf_rates)
     (_, n_ours), (_, n_hf) = runs[-1]
     print(f"{name:34} {n_ours:>7} {ours_tps:>10,.0f} {n_hf:>7} {hf_tps:>9,.0f} {ours_tps / hf_tps:>6.2f}x  "
-          f"load {os.getloadavg()[0]:.2f}", flush=True)
+          f"range: ours {min(ours_rates):,.0f}-{max(ours_rates):,.0f}, HF {min(hf_rates):,.0f}-{max(hf_rates):,.0f}, "
+          f"ratio {ratios[0]:.2f}-{ratios[-1]:.2f}x; load {os.getloadavg()[0]:.2f}", flush=True)
 
 
 def main() -> None:
