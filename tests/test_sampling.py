@@ -194,8 +194,9 @@ def test_overlong_request_warns_and_empty_prompt_fails(model, tok):
         S.generate(model, tok_no_bos, ["Tom", ""], max_new_tokens=1)
 
 
-def test_docstring_examples():
-    result = doctest.testmod(S)
+@pytest.mark.parametrize("module", [S.decoding, S.lean], ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -411,5 +412,5 @@ def test_lean_norm_is_the_models_rms_norm_bit_for_bit(model):
     norm = model.model.layers[1].post_attention_layernorm
     x = torch.randn(3, 5, norm.weight.shape[0]) * 4
     with torch.no_grad():
-        assert torch.equal(S._norm(norm, x), norm(x))
-        assert torch.equal(S._norm(norm, x.bfloat16()), norm(x.bfloat16()))
+        assert torch.equal(S.lean._norm(norm, x), norm(x))
+        assert torch.equal(S.lean._norm(norm, x.bfloat16()), norm(x.bfloat16()))
