@@ -48,7 +48,7 @@ def bench_training(model, vocab: int, batch: int, context: int, steps: int, lr: 
     gen = torch.Generator().manual_seed(0)
     times = []
     for step in range(steps + 1):
-        ids = torch.randint(0, vocab, (batch, context), generator=gen)
+        ids = torch.randint(0, vocab, (batch, context), generator=gen).to(model.device)
         t0 = time.perf_counter()
         loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
@@ -66,7 +66,7 @@ def bench_sampling(model, tok, prompts: list[str], new_tokens: int) -> tuple[flo
     outs = generate(model, tok, prompts, max_new_tokens=new_tokens, batch_size=len(prompts))
     ours = sum(o.n_tokens for o in outs) / (time.perf_counter() - t0)
     tok.padding_side = "left"
-    enc = tok(prompts, return_tensors="pt", padding=True)
+    enc = tok(prompts, return_tensors="pt", padding=True).to(model.device)
     tok.padding_side = "right"
     t0 = time.perf_counter()
     with torch.inference_mode():

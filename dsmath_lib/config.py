@@ -60,7 +60,7 @@ class ModelConfig:
     size: str = "tiny"  # a name from dsmath_lib.model.MODEL_SIZES: width, depth and learning rate move together
     pretrained: str = ""  # hub name or local path (gpu/paper scale); when set, `size` is ignored
     context_length: int = 512  # tokens per training sequence; the paper's SFT packs to 4K (§3)
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # CPU trains in float32
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"  # frozen, evaluated models; trained: float32
 
 
 @dataclass

@@ -3,11 +3,17 @@
     from dsmath_lib.model import MODEL_SIZES, build_model, save_model, load_model
     model = build_model(params.model, tokenizer, seed=params.seed)   # LlamaForCausalLM
     MODEL_SIZES[params.model.size].lr                                 # the size's suggested peak LR
-    save_model(model, tokenizer, path); model, tokenizer = load_model(path)
+    save_model(model, tokenizer, path); model, tokenizer = load_model(path, dtype=params.model.dtype)
+    compute_device()                                                   # where models are put: accelerate's device
 
 One name sets every coupled number: `ModelSize` holds width and depth, and derives
 heads (fixed head width), the SwiGLU intermediate size and a peak learning rate, so a params file only
 says `size: tiny`.
+
+Every model this factory gives (built, loaded, or from the hub) is on `compute_device()`, accelerate's device
+for this process (cuda when present, this process's GPU under `accelerate launch`; cpu otherwise), in the
+dtype asked for (params `model.dtype`). On a CPU nothing moves and float32 stays float32. The RL trainers,
+the PRM and the evaluation put their batches on their model's device, so this is the one place that picks it.
 
 Departures from the paper at small scale: DeepSeekMath-Base starts from DeepSeek-Coder-Base-v1.5 7B
 (§2.2); tiny models are Llama-architecture (RMSNorm, RoPE, SwiGLU, the same family) at 0.3-7M
@@ -26,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from accelerate import PartialState
+from accelerate.utils import parse_flag_from_env
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from dsmath_lib.config import ModelConfig
@@ -103,11 +111,19 @@ def llama_config(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase) -> LlamaC
     )
 
 
+def compute_device() -> torch.device:
+    """accelerate's device for this process: cuda when present (under `accelerate launch`, the process's own GPU),
+    else cpu (accelerate also picks Apple's mps or another accelerator when one is present). ACCELERATE_USE_CPU=true
+    forces the CPU, as it does for the training loop's Accelerator, whose state this shares."""
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU")).device
+
+
 def build_model(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, seed: int = 0) -> LlamaForCausalLM:
-    """A fresh model of `cfg.size` initialised from `seed`, or `cfg.pretrained` loaded by name or path.
+    """A fresh model of `cfg.size` initialised from `seed`, or `cfg.pretrained` loaded by name or path, on
+    compute_device() in `cfg.dtype`.
 
     The seed is applied inside a forked RNG, so building a model does not disturb the caller's
-    global torch random state.
+    global torch random state; the weights are drawn on the CPU, so they are the same on every device.
     """
     dtype = getattr(torch, cfg.dtype)
     if cfg.pretrained:
@@ -116,7 +132,7 @@ def build_model(cfg: ModelConfig, tokenizer: PreTrainedTokenizerBase, seed: int 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = LlamaForCausalLM(config)
-    return model.to(dtype)
+    return model.to(compute_device(), dtype)
 
 
 def _load_pretrained(name_or_path: str, tokenizer: PreTrainedTokenizerBase, dtype: torch.dtype):
@@ -129,8 +145,8 @@ def _load_pretrained(name_or_path: str, tokenizer: PreTrainedTokenizerBase, dtyp
         ) from err
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         # load_tokenizer added our chat/code special tokens to a hub tokenizer: give them rows
-        model.resize_token_embeddings(len(tokenizer))
-    return model
+        model.resize_token_embeddings(len(tokenizer))  # on the CPU: the new rows do not depend on the device
+    return model.to(compute_device())
 
 
 def count_parameters(model: torch.nn.Module, include_embeddings: bool = True) -> int:
@@ -188,7 +204,8 @@ def read_card(path: str | Path) -> dict:
 
 def load_model(path: str | Path, dtype: str = "float32"):
     """(model, tokenizer) from a folder written by `save_model`, or another model's save_pretrained folder (which,
-    as a hub name would, gets our special tokens and embedding rows for them); the model is in eval mode."""
+    as a hub name would, gets our special tokens and embedding rows for them); the model is in eval mode, on
+    compute_device() in `dtype` (params model.dtype for a frozen model; a trained one keeps float32 weights)."""
     path = Path(path)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: no saved model here (config.json missing); run the stage that trains it")

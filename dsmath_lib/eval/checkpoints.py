@@ -80,7 +80,8 @@ def find_checkpoints(folder: str | Path, pretrained: str = "") -> list[Checkpoin
 
 def load_checkpoint(checkpoint: Checkpoint | str | Path, dtype: str = "float32"):
     """(model, tokenizer) for a saved folder (ours, or another model's checkpoint: model.load_model gives it our
-    tokens as a hub name gets them), or a hub model by name (HF cache when offline)."""
+    tokens as a hub name gets them), or a hub model by name (HF cache when offline); in eval mode, on
+    model.compute_device() in `dtype` (EvalSpec.from_params passes params model.dtype)."""
     from dsmath_lib.model import build_model, load_model
     from dsmath_lib.tokenizer import load_tokenizer
 

@@ -45,8 +45,9 @@ def _batch_nll(model, tokenizer, prompts: list[str], targets: list[str]) -> list
         spans.append((len(ids) - len(t), len(ids)))
     width = max(len(r) for r in rows)
     pad = tokenizer.pad_token_id
-    ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])  # (B, T), right-padded
-    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+    device = next(model.parameters()).device
+    ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=device)  # (B, T), right-padded
+    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=device)
     logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits[:, :-1].float(), dim=-1)
     token_logp = logp.gather(-1, ids[:, 1:, None])[..., 0]  # (B, T-1): log p(token t+1 | prefix)
     return [float(-token_logp[i, lo - 1:hi - 1].mean()) for i, (lo, hi) in enumerate(spans)]

@@ -194,13 +194,13 @@ def train_online_rft(policy, sft, tokenizer, questions: Sequence[Problem], cfg: 
 def dpo_update(beta: float):
     """An update_fn: one AdamW step on the mean DPO loss of the batch's (o+, o-) row pairs (rows 2p, 2p + 1)."""
     def update_fn(policy, ref, batch: Rollout, advantages, cfg: GRPOConfig, optimizer, pad_id: int) -> dict:
-        n_pairs, size = len(batch) // 2, max(1, cfg.micro_batch_size // 2)
+        n_pairs, size, device = len(batch) // 2, max(1, cfg.micro_batch_size // 2), next(policy.parameters()).device
         policy.eval()  # dropout off, as GRPO's update
         optimizer.zero_grad(set_to_none=True)
         total, margins = 0.0, []
         for lo in range(0, n_pairs, size):
             rows = list(range(2 * lo, 2 * min(n_pairs, lo + size)))  # whole pairs, chosen first
-            ids, att, comp = batch.tensors(rows, pad_id)
+            ids, att, comp = (t.to(device) for t in batch.tensors(rows, pad_id))
             with torch.no_grad():
                 ref_lp = token_logprobs(ref, ids, att, comp).sum(-1)  # (n,) log pi_ref(o | q)
             lp = token_logprobs(policy, ids, att, comp).sum(-1)  # (n,) log pi_theta(o | q), with grad

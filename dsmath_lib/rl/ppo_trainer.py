@@ -79,7 +79,7 @@ def ppo_update(value, value_optimizer, abl: RLAblationConfig):
     """An update_fn for train_grpo whose `advantages` are the outcome scores (N,): PPO's step (module docstring)."""
     def update_fn(policy, ref, batch, scores, cfg: GRPOConfig, optimizer, pad_id: int) -> dict:
         n_seqs, n_tokens = len(batch), max(1, sum(batch.lengths))
-        micro = _micro_batches(batch, scores, cfg.micro_batch_size, pad_id)
+        micro = _micro_batches(batch, scores, cfg.micro_batch_size, pad_id, next(policy.parameters()).device)
         _targets(policy, ref, value, micro, cfg, abl)
         policy.eval(), value.eval()  # dropout off; gradients still flow
         sums = {"policy_loss": 0.0, "value_loss": 0.0, "clip_frac": 0.0}

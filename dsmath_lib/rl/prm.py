@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForTokenClassification
 
-from dsmath_lib.model import save_model
+from dsmath_lib.model import compute_device, save_model
 from dsmath_lib.rl.prm_labels import PRMExample, step_ends
 from dsmath_lib.rl.rollout import pad_rollout
 from dsmath_lib.sampling import position_ids
@@ -59,16 +59,18 @@ def _prm_config(config):
 
 def build_prm(source, dtype: str = "float32", seed: int = 0):
     """A PRM whose trunk is `source`'s (a causal-LM checkpoint folder or hub name, or a causal LM in memory)
-    and whose scalar head is new, initialised from `seed` without touching the global torch RNG."""
+    and whose scalar head is new, initialised from `seed` on the CPU without touching the global torch RNG.
+    It is in `dtype` (float32: it is trained) on the source model's device, or compute_device() for a path."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if isinstance(source, (str, Path)):
             config = _prm_config(AutoConfig.from_pretrained(str(source)))
             return AutoModelForTokenClassification.from_pretrained(str(source), config=config,
-                                                                   dtype=getattr(torch, dtype))
+                                                                   dtype=getattr(torch, dtype)).to(compute_device())
         prm = AutoModelForTokenClassification.from_config(_prm_config(source.config))
-    prm.base_model.load_state_dict(source.base_model.state_dict())
-    return prm.to(getattr(torch, dtype))
+    prm.to(next(source.parameters()).device, getattr(torch, dtype))
+    prm.base_model.load_state_dict(source.base_model.state_dict())  # copied on the device, cast to `dtype`
+    return prm
 
 
 def save_prm(prm, tokenizer, path: str | Path, card: dict | None = None) -> Path:
@@ -77,7 +79,7 @@ def save_prm(prm, tokenizer, path: str | Path, card: dict | None = None) -> Path
 
 
 def load_prm(path: str | Path, dtype: str = "float32"):
-    """(prm, tokenizer) from a folder written by save_prm; the PRM is in eval mode."""
+    """(prm, tokenizer) from a folder written by save_prm; the PRM is in eval mode on compute_device()."""
     path = Path(path)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"{path}: no saved PRM here (config.json missing)")
@@ -86,7 +88,7 @@ def load_prm(path: str | Path, dtype: str = "float32"):
         raise ValueError(f"{path} holds a {config.architectures} model, not a PRM; build_prm({str(path)!r}) starts "
                          "one from it")
     prm = AutoModelForTokenClassification.from_pretrained(str(path), dtype=getattr(torch, dtype))
-    return prm.eval(), load_tokenizer(path)
+    return prm.to(compute_device()).eval(), load_tokenizer(path)
 
 
 def token_scores(model, ids: torch.Tensor, att: torch.Tensor) -> torch.Tensor:

@@ -131,7 +131,7 @@ def rollout(sample: SampleFn, tokenizer, problems: Sequence[Problem], group_size
 
 
 def pad_rollout(prompts: list[list[int]], completions: list[list[int]], pad_id: int):
-    """(ids, attention_mask, completion_mask): prompts left-padded to P, completions right-padded to T.
+    """(ids, attention_mask, completion_mask): prompts left-padded to P, completions right-padded to T, on the CPU.
 
     >>> ids, att, comp = pad_rollout([[1, 5], [1]], [[7], [8, 9]], pad_id=0)
     >>> ids.tolist(), att.tolist(), comp.tolist()
@@ -151,8 +151,9 @@ def token_logprobs(model, ids: torch.Tensor, attention_mask: torch.Tensor, compl
                    return_entropy: bool = False):
     """log pi(o_t | q, o_<t) of the completion tokens (the last T columns of ids) at temperature 1.
 
-    ids, attention_mask: (N, P + T); completion_mask: (N, T). Returns logp (N, T), 0 on padding, with grad when
-    the model has it; with return_entropy also the policy's entropy at each completion position (N, T), no grad.
+    ids, attention_mask: (N, P + T); completion_mask: (N, T), all on the model's device (pad_rollout makes them on
+    the CPU: the trainers move them). Returns logp (N, T) float32, 0 on padding, with grad when the model has it;
+    with return_entropy also the policy's entropy at each completion position (N, T), no grad.
 
     Rows that share a prompt (a GRPO group) share its forward pass: each distinct prompt runs once, its keys
     and values are indexed out to its rows (gradients flow back through the indexing), and only the
@@ -166,7 +167,8 @@ def token_logprobs(model, ids: torch.Tensor, attention_mask: torch.Tensor, compl
         out = model(input_ids=ids, attention_mask=attention_mask, position_ids=pos, logits_to_keep=T + 1)
         logits = out.logits[:, :-1].float()  # (N, T, V): the position before each completion token predicts it
     else:
-        first = torch.full((len(prompts),), len(ids)).scatter_reduce(0, row_prompt, torch.arange(len(ids)), "amin")
+        rows = torch.arange(len(ids), device=ids.device)  # (N,)
+        first = torch.full((len(prompts),), len(ids), device=ids.device).scatter_reduce(0, row_prompt, rows, "amin")
         cache = DynamicCache(config=model.config)
         head = model(input_ids=ids[first, :P], attention_mask=attention_mask[first, :P], position_ids=pos[first, :P],
                      past_key_values=cache, use_cache=True, logits_to_keep=1)  # (U, 1, V): predicts o_0

@@ -9,7 +9,9 @@ One step (an exploration stage): draw `questions_per_step` questions (a seeded p
 questions per epoch, so step s always gets the same ones), sample G outputs each from the current policy
 (rollout.py), reward them with the evaluation's grader (rewards.py), turn rewards into group advantages,
 then `updates_per_step` (mu) passes over the batch, each one AdamW step over micro-batches (grpo.py's loss,
-normalised by the whole batch so micro-batching changes nothing). With mu = 1 pi_old is the policy itself
+normalised by the whole batch so micro-batching changes nothing). Rollouts, rewards and advantages are
+built on the CPU; each micro-batch moves to the policy's device (model.compute_device() for models from the
+factory), and what is logged comes back as Python floats. With mu = 1 pi_old is the policy itself
 (ratio 1, the clip idle, as in the paper); with mu > 1 pi_old's log-probs are taken before the first pass.
 The variant is four GRPOConfig fields (presets in config.GRPO_PRESETS): `scale_rewards` and
 `dynamic_sampling_rounds` act here, `loss_normaliser` and `clip_eps_high` in grpo.py's loss. Dynamic sampling
@@ -142,16 +144,18 @@ def collect(sample, tokenizer, questions: Sequence[Problem], cfg: GRPOConfig, st
     return Rollout.concat(kept, cfg.group_size), torch.cat(kept_rewards), stats
 
 
-def _micro_batches(batch: Rollout, advantages: torch.Tensor, size: int, pad_id: int) -> list[dict]:
-    """Rows cut into micro-batches, each padded only to its own longest row. Sorted by prompt, so a group's
-    rows stay together (token_logprobs runs a shared prompt once) and similar prompt lengths pad little."""
+def _micro_batches(batch: Rollout, advantages: torch.Tensor, size: int, pad_id: int,
+                   device: torch.device) -> list[dict]:
+    """Rows cut into micro-batches on `device` (the policy's), each padded only to its own longest row. Sorted by
+    prompt, so a group's rows stay together (token_logprobs runs a shared prompt once) and similar prompt lengths
+    pad little."""
     order = sorted(range(len(batch)), key=lambda i: (len(batch.prompt_ids[i]), batch.prompt_ids[i],
                                                      len(batch.completion_ids[i]), i))
     out = []
     for start in range(0, len(order), size):
         rows = order[start : start + size]
-        ids, att, comp = batch.tensors(rows, pad_id)
-        adv = advantages[rows]  # (n,) per output, or (n, T_all) per token: cut to this micro-batch's width
+        ids, att, comp = (t.to(device) for t in batch.tensors(rows, pad_id))
+        adv = advantages[rows].to(device)  # (n,) per output, or (n, T_all) per token: cut to this micro-batch's width
         out.append({"ids": ids, "att": att, "comp": comp, "adv": adv[:, : comp.size(1)] if adv.dim() == 2 else adv})
     return out
 
@@ -170,7 +174,7 @@ def update(policy, ref, batch: Rollout, advantages: torch.Tensor, cfg: GRPOConfi
            pad_id: int) -> dict:
     """mu passes of micro-batched AdamW steps on the GRPO loss; returns token-weighted means of its stats."""
     n_seqs, n_tokens = len(batch), sum(batch.lengths)
-    micro = _micro_batches(batch, advantages, cfg.micro_batch_size, pad_id)
+    micro = _micro_batches(batch, advantages, cfg.micro_batch_size, pad_id, next(policy.parameters()).device)
     if cfg.beta != 0:
         _frozen_logprobs(ref, micro, "ref")
     if cfg.updates_per_step > 1:  # pi_old = the policy before this step's first update
