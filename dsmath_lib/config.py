@@ -193,6 +193,8 @@ class SFTConfig:
     decay_to: list[float] = field(default_factory=list)  # LR as shares of the constant one after each point
     weight_decay: float = 0.1  # AdamW as in pretraining (paper: not given for SFT)
     grad_clip: float = 1.0
+    accelerate_config: str = ""  # as pretrain.accelerate_config, for 04's SFT run (a repository-root path; "" = one
+    # process)
     eval_problems: int = 0  # problems per benchmark for 04's table; 0 = the whole test set
 
 

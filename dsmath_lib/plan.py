@@ -109,7 +109,7 @@ class Plan:
 
     params: Params
     n: int  # N, parameters of the scale's model
-    layout: Layout  # of pretrain.accelerate_config (02-04)
+    layout: Layout  # of pretrain.accelerate_config (02-03; 04's is sft.accelerate_config)
     stages: list[Stage]
 
 
@@ -168,9 +168,9 @@ def _sampling(notebook: str, name: str, tokens: int, n: int, held: dict[str, flo
     return Stage(notebook, name, tokens, 2.0 * n * tokens, held, "in the notebook's process (eval.evaluate)")
 
 
-def _train_launch(params: Params) -> str:
-    """How dsmath_lib.train.run starts a run of 02-04 (pretrain.accelerate_config decides)."""
-    spec, config = f"artifacts/{params.scale}/runs/<run>/spec.json", params.pretrain.accelerate_config
+def _train_launch(params: Params, config: str) -> str:
+    """How dsmath_lib.train.run starts a run of 02-04 under accelerate config file `config` ("" = none)."""
+    spec = f"artifacts/{params.scale}/runs/<run>/spec.json"
     if config:
         return f"accelerate launch --config_file {config} -m dsmath_lib.train {spec}"
     return f"in the notebook's process, as python -m dsmath_lib.train {spec}"
@@ -181,7 +181,8 @@ def _pretraining(params: Params, n: int, layout: Layout) -> list[Stage]:
     evaluations of every run (02: few-shot CoT, with learning curves; 03: few-shot CoT and PoT)."""
     from dsmath_lib import ablation
 
-    cfg, launch = params.pretrain, _train_launch(params)
+    cfg = params.pretrain
+    launch = _train_launch(params, cfg.accelerate_config)
     held, frozen = {"model (trained)": layout.trained_bytes(n)}, {"model (frozen)": DTYPE_BYTES[params.model.dtype] * n}
     out, seen = [], set()
     if cfg.warm_start_tokens:
@@ -207,12 +208,14 @@ def _pretraining(params: Params, n: int, layout: Layout) -> list[Stage]:
     return out
 
 
-def _sft(params: Params, n: int, layout: Layout) -> list[Stage]:
-    """04: SFT (steps x batch x context tokens), then base and Instruct evaluated greedy."""
+def _sft(params: Params, n: int) -> list[Stage]:
+    """04: SFT (steps x batch x context tokens) under sft.accelerate_config, then base and Instruct evaluated greedy."""
     cfg, context = params.sft, params.model.context_length
+    layout = read_layout(cfg.accelerate_config)
     tokens, frozen = cfg.steps * cfg.batch_size * context, {"model (frozen)": DTYPE_BYTES[params.model.dtype] * n}
     return [Stage("04_sft", f"SFT: {cfg.steps} steps x {cfg.batch_size} x {context}", tokens, 6.0 * n * tokens,
-                  {"model (trained)": layout.trained_bytes(n)}, _train_launch(params), PAPER["sft"]),
+                  {"model (trained)": layout.trained_bytes(n)}, _train_launch(params, cfg.accelerate_config),
+                  PAPER["sft"]),
             _sampling("04_sft", "evaluation: base 1 mode + Instruct 3 modes, greedy",
                       _decoded(params, 4, cfg.eval_problems), n, frozen)]
 
@@ -300,7 +303,7 @@ def plan(params: Params) -> Plan:
                     paper=PAPER["init"]),
               Stage("01_corpus_mining", mining, launch=f"datatrove {m.executor} executor: {m.tasks} tasks, "
                     f"{m.workers} workers", paper=PAPER["mining"]),
-              *_pretraining(params, n, layout), *_sft(params, n, layout), *_grpo(params, n),
+              *_pretraining(params, n, layout), *_sft(params, n), *_grpo(params, n),
               *_rl_ablations(params, n), _evaluation(params, n)]
     return Plan(params, n, layout, stages)
 

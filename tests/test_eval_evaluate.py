@@ -286,6 +286,8 @@ def test_load_eval_benchmarks_names_the_missing_file(tmp_path):
         B.load_eval_benchmarks(EvalConfig(benchmarks=["synth-gsm"]), tmp_path)
     (tmp_path / "test").mkdir()
     (tmp_path / "test" / "synth-gsm.jsonl").write_text("".join(p.to_json() + "\n" for p in _problems(5, "synth-gsm")))
+    stage = B.load_eval_benchmarks(EvalConfig(benchmarks=["synth-gsm"], n_problems=3), tmp_path, n_problems=2)
+    assert len(stage["synth-gsm"]) == 2  # a stage's own n wins over 07's
     loaded = B.load_eval_benchmarks(EvalConfig(benchmarks=["synth-gsm"], n_problems=3), tmp_path)
     assert [p.id for p in loaded["synth-gsm"]] == ["synth-gsm/test/0", "synth-gsm/test/1", "synth-gsm/test/2"]
     with pytest.raises(FileNotFoundError, match="train.jsonl"):

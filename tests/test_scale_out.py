@@ -209,12 +209,13 @@ def test_deepspeed_config_builds_accelerates_zero2_plugin(tmp_path, monkeypatch)
 
 
 def test_params_accelerate_configs_are_empty_or_files_the_launcher_finds(monkeypatch):
-    configs = {scale: load_params(params_path(scale)).pretrain.accelerate_config for scale in SCALES}
-    named = {scale: config for scale, config in configs.items() if config}
-    assert named, "no params file names an accelerate config: nothing to check"
+    configs = {(scale, section): getattr(load_params(params_path(scale)), section).accelerate_config
+               for scale in SCALES for section in ("pretrain", "sft")}
+    named = {key: config for key, config in configs.items() if config}
+    assert {section for _, section in named} == {"pretrain", "sft"}, "a section names no accelerate config anywhere"
     monkeypatch.chdir(paths.NOTEBOOKS_DIR)  # where the notebooks that train run
-    for scale, config in named.items():
-        assert (paths.ROOT / config).is_file(), f"{scale}.yaml: pretrain.accelerate_config {config} does not exist"
+    for (scale, section), config in named.items():
+        assert (paths.ROOT / config).is_file(), f"{scale}.yaml: {section}.accelerate_config {config} does not exist"
         cmd = launch_command("spec.json", config)
         assert cmd[cmd.index("--config_file") + 1] == str(paths.ROOT / config)
 

@@ -2,6 +2,7 @@
 
     from dsmath_lib.eval.benchmarks import load_eval_benchmarks, load_shot_pool, shots_for
     benchmarks = load_eval_benchmarks(params.eval, artifacts / "world")   # {name: [Problem]}, first n_problems
+    load_eval_benchmarks(params.eval, artifacts / "world", n_problems=params.grpo.eval_problems)  # a stage's own n
     train = load_shot_pool(artifacts / "world", params.eval.benchmarks)   # each benchmark's own train split
     shots = {b: shots_for(b, train, params.eval.n_shots, params.seed) for b in benchmarks}
 
@@ -29,8 +30,10 @@ TRAIN_SPLIT_OF: dict[str, str] = {}  # benchmark -> the benchmark whose train sp
 # its own, data.DERIVED_FILES, disjoint from its test set by construction)
 
 
-def load_eval_benchmarks(cfg: EvalConfig, world_dir: str | Path) -> dict[str, list[Problem]]:
-    """The test problems of each benchmark in cfg.benchmarks, the first cfg.n_problems of each (0 = all).
+def load_eval_benchmarks(cfg: EvalConfig, world_dir: str | Path, n_problems: int | None = None
+                         ) -> dict[str, list[Problem]]:
+    """The test problems of each benchmark in cfg.benchmarks, the first `n_problems` of each (None: cfg.n_problems,
+    07's; a stage passes its own, e.g. params.grpo.eval_problems; 0 = all).
 
     Synthetic benchmarks come from <world_dir>/test/<name>.jsonl (written by notebook 00_world); real ones
     from data.load_benchmark (the local copies under paths.SHARED_DATA)."""
@@ -43,7 +46,8 @@ def load_eval_benchmarks(cfg: EvalConfig, world_dir: str | Path) -> dict[str, li
             problems = read_jsonl(path, name)
         else:
             problems = load_benchmark(name)
-        out[name] = problems[: cfg.n_problems] if cfg.n_problems > 0 else problems
+        n = cfg.n_problems if n_problems is None else n_problems
+        out[name] = problems[:n] if n > 0 else problems
     return out
 
 
