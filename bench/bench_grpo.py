@@ -87,7 +87,7 @@ def run_trl(args, path: Path, tok, questions) -> list[float]:
     from transformers import AutoModelForCausalLM, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from dsmath_lib.eval.prompting import chat_prompt
+    from dsmath_lib.chat import chat_prompt
     from dsmath_lib.rl.rewards import outcome_rewards
 
     def reward(prompts, completions, index, **kwargs):

@@ -35,9 +35,8 @@ import pandas as pd
 from dsmath_lib.config import ModelConfig, load_params
 from dsmath_lib.eval.checkpoints import model_generate_fn
 from dsmath_lib.eval.evaluate import solve_and_grade
-from dsmath_lib.instruct import world_examples
 from dsmath_lib.model import build_model, count_parameters, load_model, model_size, save_model
-from dsmath_lib.sft import pack
+from dsmath_lib.sft import pack, world_examples
 from dsmath_lib.synth import export, generate_world
 from dsmath_lib.tokenizer import train_tokenizer
 from dsmath_lib.train import TrainSpec, train

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dsmath_lib import paths
-from dsmath_lib.eval.grading import last_boxed
-from dsmath_lib.problem import Problem
+from dsmath_lib.problem import Problem, last_boxed
 
 # Local files under paths.SHARED_DATA, by (benchmark, split).
 LOCAL_FILES = {

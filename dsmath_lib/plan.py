@@ -179,7 +179,7 @@ def _train_launch(params: Params, config: str) -> str:
 def _pretraining(params: Params, n: int, layout: Layout) -> list[Stage]:
     """02-03: the warm start, then every arm's stages per seed (a stage two arms share trained once), and the
     evaluations of every run (02: few-shot CoT, with learning curves; 03: few-shot CoT and PoT)."""
-    from dsmath_lib import ablation
+    from dsmath_lib import pretraining
 
     cfg = params.pretrain
     launch = _train_launch(params, cfg.accelerate_config)
@@ -188,8 +188,8 @@ def _pretraining(params: Params, n: int, layout: Layout) -> list[Stage]:
     if cfg.warm_start_tokens:
         out.append(Stage("02_corpus_ablations", "warm start: general", cfg.warm_start_tokens,
                          6.0 * n * cfg.warm_start_tokens, held, launch))
-    for notebook, arms in (("02_corpus_ablations", ablation.corpus_arms(cfg)),
-                           ("03_code_vs_math", ablation.staging_arms(cfg))):
+    for notebook, arms in (("02_corpus_ablations", pretraining.corpus_arms(cfg)),
+                           ("03_code_vs_math", pretraining.staging_arms(cfg))):
         for arm in arms:
             for seed in arm.seeds:
                 for i, stage in enumerate(arm.stages):

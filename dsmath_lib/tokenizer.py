@@ -1,6 +1,6 @@
 """The tokenizer: a byte-level BPE trained on the world's text, digits split one per token.
 
-    from dsmath_lib.tokenizer import train_tokenizer, load_tokenizer, EOS
+    from dsmath_lib.tokenizer import train_tokenizer, load_tokenizer
     tok = train_tokenizer(texts, vocab_size=1024)      # texts: any iterable of str
     tok.save_pretrained(path); tok = load_tokenizer(path)
     tok("x = 2024")["input_ids"]                        # <|bos|>, then one token per digit of 2024
@@ -9,8 +9,8 @@ The result is a transformers `PreTrainedTokenizerFast`, so `save_pretrained`, `f
 the trainers' collators work unchanged. Conventions every caller relies on:
 - `tok(text)` prepends <|bos|> (like Llama's tokenizer); pass `add_special_tokens=False` for a piece
   that continues a sequence. Nothing appends <|eos|>: documents and answers add it themselves.
-- Special tokens (module constants below) are never split and decode to their literal text, so a
-  decoded completion keeps its <|code|> ... <|/code|> blocks. `decode(encode(x)) == x` for any text.
+- Special tokens (dsmath_lib.chat.SPECIAL_TOKENS: the chat and tool format) are never split and decode
+  to their literal text, so a decoded completion keeps its <|code|> ... <|/code|> blocks. `decode(encode(x)) == x` for any text.
 
 Departures from the paper at small scale: DeepSeekMath reuses DeepSeek-Coder's 100K-token BPE (§2.2);
 the tiny scale trains a ~1K-token BPE on the embedded world instead, because a 1-10M-parameter model
@@ -27,18 +27,8 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-PAD = "<|pad|>"  # padding only; never trained on (loss-masked) and never sampled as content
-BOS = "<|bos|>"  # starts every document and prompt
-EOS = "<|eos|>"  # ends a document or an answer; the sampler stops on it
-USER = "<|user|>"  # SFT chat format: the question follows
-ASSISTANT = "<|assistant|>"  # SFT chat format: the model's answer follows
-CODE = "<|code|>"  # tool-integrated format: a Python program the model wrote starts ...
-CODE_END = "<|/code|>"  # ... and ends here; the sampler can stop here to run it
-OUTPUT = "<|output|>"  # the program's printed output, inserted by the harness, starts ...
-OUTPUT_END = "<|/output|>"  # ... and ends here
+from dsmath_lib.chat import BOS, EOS, PAD, SPECIAL_TOKENS
 
-# Order fixes the ids of the trained tokenizer: PAD=0, BOS=1, EOS=2, then the chat and code markers.
-SPECIAL_TOKENS = (PAD, BOS, EOS, USER, ASSISTANT, CODE, CODE_END, OUTPUT, OUTPUT_END)
 N_BYTES = 256  # the byte-level alphabet: every string is representable without an unknown token
 
 

@@ -7,13 +7,13 @@ import importlib
 import pandas as pd
 import pytest
 
-from dsmath_lib import ablation, sft
+from dsmath_lib import pretraining, sft
 from dsmath_lib.eval.intervals import parse_interval
 from dsmath_lib.rl import report
 
 
-@pytest.mark.parametrize("name", ["dsmath_lib.ablation", "dsmath_lib.sft", "dsmath_lib.rl.report",
-                                  "dsmath_lib.eval.intervals"])
+@pytest.mark.parametrize("name", ["dsmath_lib.pretraining.findings", "dsmath_lib.sft.stage",
+                                  "dsmath_lib.rl.report", "dsmath_lib.eval.intervals"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
@@ -35,7 +35,7 @@ def test_findings_conclusion_follows_the_verdict_table():
                           "GSM8K (ours)": ["7.5 [4.0, 11.0]", "4.25 [1.0, 7.0]", "0.5 [0.0, 1.5]", "4.25 [1.0, 7.0]"],
                           "GSM8K NLL (ours)": ["2.2 [2.1, 2.3]", "2.4 [2.3, 2.5]", "2.6 [2.5, 2.7]", "2.4 [2.3, 2.5]"],
                           "GSM8K (paper)": ["23.8", "11.5", "-", "11.5"]})
-    text = ablation.findings_conclusion(verdicts, table)
+    text = pretraining.findings_conclusion(verdicts, table)
     lines = text.splitlines()
     assert len(lines) == 3  # one per claim, one on accuracy
     assert lines[0].startswith("- **final beats seed**: reproduced on GSM8K +3.25 points [95% CI +1.50, +5.00]")
@@ -44,7 +44,7 @@ def test_findings_conclusion_follows_the_verdict_table():
     # the range reads "(ours)" accuracy columns only, once per setting: not the paper's 23.8, not the NLL
     assert lines[2] == "- Accuracy across the 3 settings ranges from 0.5% (iteration 1, GSM8K) to 7.5% (final, GSM8K)."
     moved = verdicts.assign(gain=[0.5, -0.31, -2.5], ci_low=[-1.0, -0.5, -4.0], verdict=["not resolved", "reversed", "reversed"])
-    assert "not resolved on GSM8K +0.50 points" in ablation.findings_conclusion(moved, table)
+    assert "not resolved on GSM8K +0.50 points" in pretraining.findings_conclusion(moved, table)
 
 
 def test_sft_conclusion_compares_each_instruct_setting_with_the_base():

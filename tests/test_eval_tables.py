@@ -12,7 +12,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from dsmath_lib import ablation
+from dsmath_lib import pretraining
 from dsmath_lib.config import EvalConfig
 from dsmath_lib.eval import intervals as I
 from dsmath_lib.eval import table5 as T
@@ -95,7 +95,7 @@ def test_ablation_table5_and_intervals_share_one_bootstrap():
              "score": float(rng.random() < p)} for arm, p in (("good", 0.5), ("bad", 0.2)) for s in (0, 1)
             for i in range(30)]
     scores = pd.DataFrame(rows)
-    row = ablation.paired_difference(scores, "good", "bad", seed=1).iloc[0]
+    row = pretraining.paired_difference(scores, "good", "bad", seed=1).iloc[0]
     d = I.paired_difference(I.seed_averaged(scores[scores["arm"] == "good"]),
                             I.seed_averaged(scores[scores["arm"] == "bad"]), seed=1)
     assert (row["difference"], row["ci_low"], row["ci_high"]) == (round(100 * d.mean, 2), round(100 * d.ci_low, 2),

@@ -9,10 +9,11 @@ from transformers import AutoModelForCausalLM
 
 from dsmath_lib import fixture, paths
 from dsmath_lib.eval.checkpoints import load_checkpoint
-from dsmath_lib.instruct import read_examples
+from dsmath_lib.sft import read_examples
 from dsmath_lib.model import build_model
 from dsmath_lib.config import load_params, params_path
-from dsmath_lib.tokenizer import ASSISTANT, EOS, PAD, USER, load_tokenizer
+from dsmath_lib.chat import ASSISTANT, EOS, PAD, USER
+from dsmath_lib.tokenizer import load_tokenizer
 
 SMALL = fixture.SETTINGS | {"tokenizer_texts": 200, "sft_examples": 20, "seed_pages": 10}
 
@@ -83,7 +84,8 @@ def test_the_command_line_builds_into_out(shared_data, tmp_path, monkeypatch, ca
 
 
 @pytest.mark.parametrize("module", ["dsmath_lib.fixture", "dsmath_lib.data", "dsmath_lib.paths",
-                                    "dsmath_lib.corpus.inputs", "dsmath_lib.eval.prompting"])
+                                    "dsmath_lib.corpus.inputs", "dsmath_lib.eval.prompting",
+                                    "dsmath_lib.problem"])
 def test_docstring_examples(module):
     import doctest
     import importlib

@@ -9,7 +9,8 @@ import pytest
 
 from dsmath_lib.data import load_benchmark
 from dsmath_lib.eval.grading import (SymbolicChecker, extract_answer, fast_equiv, grade_many, is_equiv,
-                                     last_boxed, normalize_answer, to_number)
+                                     normalize_answer, to_number)
+from dsmath_lib.problem import last_boxed
 
 HANGS_SYMPY = "9^{9^{9^{9}}}"  # math-verify tries to evaluate this tower and does not come back
 

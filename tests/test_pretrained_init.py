@@ -1,5 +1,5 @@
 """A pretrained model (`model.pretrained`) is the init of 02-03: notebook 00 saves it as checkpoints/init and
-ablation.init_checkpoint starts every seed's runs from it. The "pretrained" model is a tiny Llama this test
+pretraining.init_checkpoint starts every seed's runs from it. The "pretrained" model is a tiny Llama this test
 writes with save_pretrained, loaded by path through the code that loads a hub name."""
 
 import json
@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from dsmath_lib import ablation
+from dsmath_lib import pretraining
 from dsmath_lib.config import PretrainConfig, load_params, params_path
 from dsmath_lib.model import build_model, load_model, read_card, save_model
 from dsmath_lib.tokenizer import load_tokenizer, train_tokenizer
@@ -41,8 +41,8 @@ def pretrained_study(tmp_path):
 def test_every_seed_starts_from_the_pretrained_weights(pretrained_study):
     params, artifacts, base = pretrained_study
     init = artifacts / "checkpoints" / "init"
-    assert ablation.init_checkpoint(params, 0, artifacts) == init
-    assert ablation.init_checkpoint(params, 1, artifacts) == init  # no untrained model of seed 1
+    assert pretraining.init_checkpoint(params, 0, artifacts) == init
+    assert pretraining.init_checkpoint(params, 1, artifacts) == init  # no untrained model of seed 1
     assert not (artifacts / "runs" / "init-seed1").exists()
     loaded, _ = load_model(init)
     expected = base.state_dict()
@@ -54,10 +54,10 @@ def test_a_stage_of_02_trains_from_it(pretrained_study):
     corpus = artifacts.parent / "final.jsonl"
     corpus.write_text("".join(json.dumps({"url": f"u/{i}", "text": t, "n_tokens": 9}) + "\n"
                                   for i, t in enumerate(TEXTS)))
-    packed = ablation.pack_corpora({"final": corpus}, load_tokenizer(artifacts / "checkpoints" / "init"), 64,
+    packed = pretraining.pack_corpora({"final": corpus}, load_tokenizer(artifacts / "checkpoints" / "init"), 64,
                                    artifacts / "packed")
-    arm = ablation.Arm("math", (ablation.Stage((("final", 256),)),), seeds=(0, 1))
-    runs = ablation.run_arms([arm], packed, params, artifacts)
+    arm = pretraining.Arm("math", (pretraining.Stage((("final", 256),)),), seeds=(0, 1))
+    runs = pretraining.run_arms([arm], packed, params, artifacts)
     for seed in (0, 1):
         (final,) = runs[("math", seed)]
         spec = json.loads((final.parent / "spec.json").read_text())
@@ -69,7 +69,7 @@ def test_a_changed_pretrained_model_is_caught(pretrained_study):
     params, artifacts, _ = pretrained_study
     params.model.pretrained = "some-org/another-model"
     with pytest.raises(ValueError, match="another-model.*rerun notebook 00_world"):
-        ablation.init_checkpoint(params, 0, artifacts)
+        pretraining.init_checkpoint(params, 0, artifacts)
     params.model.pretrained = ""  # a from-scratch scale over a pretrained init: caught too
     with pytest.raises(ValueError, match="tiny-llama"):
-        ablation.init_checkpoint(params, 0, artifacts)
+        pretraining.init_checkpoint(params, 0, artifacts)

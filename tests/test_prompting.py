@@ -2,10 +2,9 @@
 
 import pytest
 
+from dsmath_lib.chat import ASSISTANT, CODE, CODE_END, COT_SUFFIX, EOS, OUTPUT, OUTPUT_END, USER, chat_prompt
 from dsmath_lib.eval import prompting
-from dsmath_lib.eval.prompting import (ASSISTANT, CODE, CODE_END, COT_SUFFIX, EOS, FEW_SHOT_STOP, OUTPUT,
-                                       OUTPUT_END, USER, chat_prompt, extract_program, grade_attempts,
-                                       prompts_for, select_shots, solve)
+from dsmath_lib.eval.prompting import FEW_SHOT_STOP, extract_program, grade_attempts, prompts_for, select_shots, solve
 from dsmath_lib.problem import Problem
 
 
@@ -23,18 +22,6 @@ class ScriptedModel:
 def problem(i, answer="42", kind="numeric", program=None):
     return Problem(f"t/test/{i}", "t", f"What is question {i}?", f"Step.\nThe answer is {answer}.", answer, kind,
                    program=program)
-
-
-def test_paper_suffix_and_chat_tokens():
-    assert COT_SUFFIX == "Please reason step by step, and put your final answer within \\boxed{}."
-    assert (USER, ASSISTANT, EOS) == ("<|user|>", "<|assistant|>", "<|eos|>")
-    assert (CODE, CODE_END, OUTPUT, OUTPUT_END) == ("<|code|>", "<|/code|>", "<|output|>", "<|/output|>")
-
-
-def test_chat_tokens_match_the_tokenizer():
-    tokenizer = pytest.importorskip("dsmath_lib.tokenizer")
-    for name in ("USER", "ASSISTANT", "EOS", "CODE", "CODE_END", "OUTPUT", "OUTPUT_END"):
-        assert getattr(prompting, name) == getattr(tokenizer, name), name
 
 
 def test_few_shot_cot():

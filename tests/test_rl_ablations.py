@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from dsmath_lib.ablation import judge
 from dsmath_lib.config import GRPOConfig, RLAblationConfig
+from dsmath_lib.pretraining import judge
 from dsmath_lib.rl import ablations as A
 from dsmath_lib.rl.paradigm import paradigm_table
 from dsmath_lib.rl.report import run_folder

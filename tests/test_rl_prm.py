@@ -14,8 +14,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, Qwen2Config
 
+from dsmath_lib.chat import COT_SUFFIX, chat_prompt
 from dsmath_lib.config import ModelConfig
-from dsmath_lib.eval.prompting import COT_SUFFIX, chat_prompt
 from dsmath_lib.model import build_model, read_card, save_model
 from dsmath_lib.rl import prm as M
 from dsmath_lib.rl.prm_labels import PRMExample, step_ends

@@ -12,8 +12,8 @@ import random
 import pytest
 import torch
 
+from dsmath_lib.chat import ASSISTANT, COT_SUFFIX, chat_prompt
 from dsmath_lib.config import ModelConfig
-from dsmath_lib.eval.prompting import ASSISTANT, COT_SUFFIX, chat_prompt
 from dsmath_lib.model import build_model
 from dsmath_lib.problem import Problem
 from dsmath_lib.rl import prm_labels as L

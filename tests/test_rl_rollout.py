@@ -10,8 +10,8 @@ import doctest
 import pytest
 import torch
 
+from dsmath_lib.chat import COT_SUFFIX, chat_prompt
 from dsmath_lib.config import ModelConfig
-from dsmath_lib.eval.prompting import COT_SUFFIX, chat_prompt
 from dsmath_lib.model import build_model
 from dsmath_lib.problem import Problem
 from dsmath_lib.rl import rewards as W

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from dsmath_lib import chat as C
 from dsmath_lib import tokenizer as T
 
 
@@ -53,15 +54,15 @@ def test_decode_encode_is_identity(tok, text):
 
 def test_bos_prepended_and_ids_set(tok):
     assert tok("abc")["input_ids"][0] == tok.bos_token_id
-    assert (tok.pad_token, tok.bos_token, tok.eos_token) == (T.PAD, T.BOS, T.EOS)
+    assert (tok.pad_token, tok.bos_token, tok.eos_token) == (C.PAD, C.BOS, C.EOS)
     assert len({tok.pad_token_id, tok.bos_token_id, tok.eos_token_id}) == 3
     assert len(tok) <= 400
 
 
 def test_special_tokens_are_atomic_and_survive_decode(tok):
-    text = f"{T.USER}What is 2+2?{T.ASSISTANT}{T.CODE}print(2+2){T.CODE_END}{T.OUTPUT}4{T.OUTPUT_END}{T.EOS}"
+    text = f"{C.USER}What is 2+2?{C.ASSISTANT}{C.CODE}print(2+2){C.CODE_END}{C.OUTPUT}4{C.OUTPUT_END}{C.EOS}"
     ids = tok(text, add_special_tokens=False)["input_ids"]
-    for special in T.SPECIAL_TOKENS[1:]:
+    for special in C.SPECIAL_TOKENS[1:]:
         if special in text:
             assert tok.convert_tokens_to_ids(special) in ids
     assert tok.decode(ids) == text
@@ -75,7 +76,7 @@ def test_training_is_deterministic(tok):
 def test_save_load_round_trip(tok, tmp_path):
     tok.save_pretrained(tmp_path / "tok")
     loaded = T.load_tokenizer(tmp_path / "tok")
-    text = f"{T.USER}Tom has 345 apples{T.ASSISTANT}"
+    text = f"{C.USER}Tom has 345 apples{C.ASSISTANT}"
     assert loaded(text)["input_ids"] == tok(text)["input_ids"]
     assert (loaded.pad_token_id, loaded.eos_token_id) == (tok.pad_token_id, tok.eos_token_id)
 

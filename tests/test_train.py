@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import torch
 
+from dsmath_lib.chat import OUTPUT, OUTPUT_END
 from dsmath_lib.config import ModelConfig, PretrainConfig, SFTConfig
 from dsmath_lib.model import build_model, load_model, model_size, read_card, save_model
-from dsmath_lib.tokenizer import OUTPUT, OUTPUT_END, train_tokenizer
+from dsmath_lib.tokenizer import train_tokenizer
 from dsmath_lib.train import (Mixture, TrainResult, TrainSpec, apportion, launch_command, lr_scheduler, multistep_lr,
                               pack_documents, pack_sft, pretrain_spec, read_packed, sft_spec, sft_tokens, train,
                               write_packed)

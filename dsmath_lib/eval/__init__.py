@@ -11,8 +11,8 @@ Modules, one job each: grading (extraction and equivalence), prompting (the four
 bootstrap), intervals (the interval of a measure and of a paired difference, and their format), records
 (the per-item Record and the runs built from records), checkpoints (discovery, loading, content digest,
 the model as a generate_fn), benchmarks (test sets and few-shot examples), evaluate (the cached loop every
-notebook and the GRPO trainer call), tables and table5 (what the notebooks show). runner only re-exports two
-names for an old import path.
+notebook and the GRPO trainer call), tables and table5 (what the notebooks show). The chat and tool text
+the modes prompt in is dsmath_lib.chat's, the boxed-answer format dsmath_lib.problem's.
 
 The package imports nothing itself, so `python -m dsmath_lib.eval.grading --worker` (the math-verify
 worker process) starts without pulling in the other modules.

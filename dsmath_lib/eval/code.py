@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dsmath_lib.eval.prompting import EOS, GenerateFn
+from dsmath_lib.chat import EOS
+from dsmath_lib.eval.prompting import GenerateFn
 from dsmath_lib.eval.sandbox import run_many
 from dsmath_lib.synth.code import CodeTask
 

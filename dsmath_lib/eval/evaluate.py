@@ -7,7 +7,7 @@
     runs = evaluate_checkpoints(checkpoints, benchmarks, train, params, artifacts / "evals")   # list[EvalRun]
 
 Every caller goes through `evaluate`: notebooks 02-03 (base models: few-shot CoT, few-shot PoT, the gold
-solution's NLL, code pass@1, through ablation.score_runs), 04 (base and Instruct), 05 (Table 5: greedy and
+solution's NLL, code pass@1, through pretraining.score_runs), 04 (base and Instruct), 05 (Table 5: greedy and
 samples for Maj@K / Pass@K), 07 (every checkpoint), and GRPO's held-out checks (rl.trainer.evaluate_policy).
 A spec is cut into units, one per (benchmark, mode, decoding): "greedy" (one answer per problem),
 "sample" (n_samples per problem at sampling.temperature, top_p, seeded) for every prompting mode, "none" for

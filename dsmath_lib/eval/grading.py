@@ -36,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm.auto import tqdm
 
+from dsmath_lib.problem import last_boxed  # the boxed-answer format every MATH-like solution has
+
 log = logging.getLogger(__name__)
 
 NUMERIC_TOL = 1e-3  # the paper's harness: numbers within 1e-3 are equal (docs/PAPER.md §7), absolute
@@ -46,26 +48,6 @@ _WORKER_START_S = 120.0  # a worker's imports, on a machine busy with other work
 
 # ---------------------------------------------------------------------------------------------------------
 # Extraction
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last complete \\boxed{...} (or \\fbox{...}) in `text`, nested braces allowed.
-
-    >>> last_boxed("a \\\\boxed{1} b \\\\boxed{\\\\frac{1}{2}}")
-    '\\\\frac{1}{2}'
-    """
-    for match in reversed(list(re.finditer(r"\\(?:boxed|fbox)\s*(\{)?", text))):
-        if match.group(1) is None:  # "\boxed 5": the answer is the next token
-            token = re.match(r"\s*([^\s$.,]+)", text[match.end():])
-            if token:
-                return token.group(1)
-            continue
-        depth, start = 1, match.end()
-        for i in range(start, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                return text[start:i].strip()
-    return None
 
 
 _ANSWER_IS = re.compile(r"the\s+(?:final\s+)?answer\s+is\s*:?\s*", re.IGNORECASE)

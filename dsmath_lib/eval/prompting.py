@@ -18,9 +18,10 @@ lambda at tiny scale, vLLM at gpu scale, a scripted fake in the tests). Modes:
   <|/code|>; generation stops at <|/code|>, the sandbox runs the block, the harness appends
   <|output|>...<|/output|> and the model continues, at most `max_executions` (4) runs per problem. A block
   opened after the last allowed run is not executed: the attempt ends there.
-Departure at small scale: the chat tokens are ours (dsmath_lib.tokenizer defines the same strings), not
-DeepSeek's; the harness cannot tell a block cut by the token budget from one closed by <|/code|>, and runs
-both (a cut block usually ends in a SyntaxError, which the model sees as output).
+The chat and tool layout itself (tokens, suffixes, chat_prompt, the output block) is dsmath_lib.chat's.
+Departure at small scale: the chat tokens are ours (dsmath_lib.chat), not DeepSeek's; the harness cannot
+tell a block cut by the token budget from one closed by <|/code|>, and runs both (a cut block usually ends
+in a SyntaxError, which the model sees as output).
 """
 
 from __future__ import annotations
@@ -30,15 +31,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dsmath_lib.chat import CODE, CODE_END, COT_SUFFIX, EOS, POT_SUFFIX, TOOL_SUFFIX, chat_prompt, output_block
 from dsmath_lib.eval.grading import DEFAULT_TIMEOUT_S, extract_answer, grade_many
 from dsmath_lib.eval.sandbox import SandboxResult, run_many
 from dsmath_lib.problem import Problem
-from dsmath_lib.tokenizer import ASSISTANT, CODE, CODE_END, EOS, OUTPUT, OUTPUT_END, USER  # the one chat / tool format
 
-COT_SUFFIX = "Please reason step by step, and put your final answer within \\boxed{}."  # the paper's
-TOOL_SUFFIX = ("Please integrate natural language reasoning with programs to solve the problem above, "
-               "and put your final answer within \\boxed{}.")  # DeepSeekMath's tool-integrated prompt
-POT_SUFFIX = "Please write a Python program that prints the final answer."
 FEW_SHOT_STOP = ["\nQuestion:"]
 MODES = ("cot-fewshot", "cot-chat", "pot", "tool-chat")
 
@@ -81,24 +78,6 @@ def few_shot_prompt(question: str, shots: Sequence[Problem], program: bool = Fal
         return f"{examples}Question: {question}\nProgram:\n"
     examples = "".join(f"Question: {s.question}\nAnswer: {s.solution.strip()}\n\n" for s in shots)
     return f"{examples}Question: {question}\nAnswer:"
-
-
-def chat_prompt(question: str, suffix: str = COT_SUFFIX) -> str:
-    """Instruction-model prompt: one user turn (question, newline, suffix), no system prompt.
-
-    >>> chat_prompt("What is 2+2?")
-    '<|user|>What is 2+2?\\nPlease reason step by step, and put your final answer within \\\\boxed{}.<|assistant|>'
-    """
-    return f"{USER}{question}\n{suffix}{ASSISTANT}"
-
-
-def chat_example(question: str, response: str, suffix: str = COT_SUFFIX) -> str:
-    """A full chat turn as SFT trains on it: the prompt, the response and <|eos|>.
-
-    >>> chat_example("1+1?", "\\\\boxed{2}", suffix="Go.")
-    '<|user|>1+1?\\nGo.<|assistant|>\\\\boxed{2}<|eos|>'
-    """
-    return chat_prompt(question, suffix) + response + EOS
 
 
 def extract_program(text: str) -> str:
@@ -176,7 +155,7 @@ def _run_tool_loop(prompts: list[str], generate_fn: GenerateFn, max_executions: 
         results = run_many([code for _, code in to_run], timeout_s=timeout_s, workers=workers, progress=False)
         for (i, _), result in zip(to_run, results):
             runs[i] += 1
-            outputs[i] += f"{CODE_END}{OUTPUT}{format_output(result)}{OUTPUT_END}"
+            outputs[i] += CODE_END + output_block(format_output(result))
         active = [i for i, _ in to_run]
     return outputs, runs
 

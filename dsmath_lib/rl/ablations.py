@@ -5,13 +5,13 @@
     folder = method_folder(artifacts / "runs", "GRPO+PS", cfg, params.rl_ablation, instruct, params.seed)
     figure5 = curves({name: result.evals for name, result in runs.items()})    # method, step, benchmark, accuracy
     scores = final_scores({"RFT": runs["RFT"].path, ...}, spec, artifacts / "evals", params.seed)
-    ablation.judge(scores, FINDINGS, seed)                                      # the paper's claims as verdicts
+    pretraining.judge(scores, FINDINGS, seed)                                   # the paper's claims as verdicts
 
 Each method's run is a train_grpo run (rl.methods), so its held-out curve is its `evals` (greedy chat-CoT
 accuracy at every eval_every steps). The verdicts read the final models: each saved policy is evaluated again
 through the one evaluation path (eval.evaluate, cached) on the same held-out problems with the same spec as the
 curves' checks (rl.trainer.policy_spec), so its records are the last curve point's, per problem, and two methods
-are compared by a paired bootstrap over the same problems (ablation.judge). "Later in training" (the paper's
+are compared by a paired bootstrap over the same problems (pretraining.judge). "Later in training" (the paper's
 online-vs-offline RFT claim) is read at the last step. The iterative claim "most in round 1" is the round-1
 gain (round 1 minus the SFT model) against the round-2 gain (round 2 minus round 1), per problem.
 """
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from dsmath_lib.ablation import Finding, findings_conclusion, measure_name, score_runs
 from dsmath_lib.config import GRPOConfig, RLAblationConfig
 from dsmath_lib.eval.evaluate import EvalSpec
 from dsmath_lib.eval.intervals import format_interval, paired_difference, seed_averaged, seed_averaged_interval
+from dsmath_lib.pretraining import Finding, findings_conclusion, measure_name, score_runs
 
 FIGURE5 = ("RFT", "Online RFT", "GRPO+OS", "GRPO+PS", "DPO", "PPO")  # Figure 5's methods, its order
 MODE = "cot-chat"  # the held-out checks' mode (rl.trainer.policy_spec)
@@ -179,13 +179,13 @@ def cost_table(grpo, ppo, sft) -> pd.DataFrame:
 def final_scores(paths: Mapping[str, str | Path], spec: EvalSpec, cache_dir: str | Path | None,
                  seed: int) -> pd.DataFrame:
     """Each method's saved model (or the SFT checkpoint) evaluated on `spec`: its Records plus arm = the
-    method's name and seed, the frame ablation.judge reads."""
+    method's name and seed, the frame pretraining.judge reads."""
     return score_runs({(name, seed): [Path(path)] for name, path in paths.items()}, spec, cache_dir)
 
 
 def final_table(scores: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Accuracy (%) of each arm on each measure with its 95% bootstrap interval over problems, in the
-    layout ablation.findings_conclusion reads ("setting", "<measure> (ours)")."""
+    layout pretraining.findings_conclusion reads ("setting", "<measure> (ours)")."""
     rows = []
     for arm, part in scores.groupby("arm", sort=False):
         row = {"setting": arm}
@@ -261,7 +261,7 @@ def _coefficient_sentence(summary: pd.DataFrame) -> str:
 def conclusion(verdicts: pd.DataFrame, table: pd.DataFrame, gains: pd.DataFrame, cost: pd.DataFrame,
                prm: pd.DataFrame, summary: pd.DataFrame | None = None) -> str:
     """Notebook 06's conclusion as markdown, every figure read from its tables: the Figure 5 / 6 verdicts
-    (ablation.findings_conclusion), the round-1-versus-round-2 gain, GRPO+PS's coefficient size against
+    (pretraining.findings_conclusion), the round-1-versus-round-2 gain, GRPO+PS's coefficient size against
     GRPO+OS's (history_summary, when given), PPO's cost over GRPO's, the PRM's held-out quality, and the range
     of accuracy."""
     ratio, rows = cost.set_index("method").loc["PPO / GRPO"], cost.set_index("method")

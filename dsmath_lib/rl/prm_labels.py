@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from dsmath_lib.eval.prompting import COT_SUFFIX, chat_prompt
+from dsmath_lib.chat import COT_SUFFIX, chat_prompt
 from dsmath_lib.problem import Problem
 from dsmath_lib.rl.rewards import RewardFn, outcome_rewards
 from dsmath_lib.rl.rollout import SampleFn

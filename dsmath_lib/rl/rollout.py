@@ -8,7 +8,7 @@
     # ids (N, P + T): left-padded prompt, right-padded completion; completion_mask (N, T): 1 on sampled tokens
     logp = token_logprobs(policy, ids, attention_mask, completion_mask)                      # (N, T)
 
-Prompts are the zero-shot chat CoT prompt of the evaluation (eval.prompting.chat_prompt with COT_SUFFIX),
+Prompts are the zero-shot chat CoT prompt of the evaluation (dsmath_lib.chat.chat_prompt with COT_SUFFIX),
 so RL trains on exactly what notebook 07 measures. Outputs i * G .. i * G + G - 1 are question i's group.
 
 `token_logprobs` is the one way log pi(o_t | q, o_<t) is computed, for the old, the reference and the current
@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from transformers import DynamicCache
 
-from dsmath_lib.eval.prompting import COT_SUFFIX, chat_prompt
+from dsmath_lib.chat import COT_SUFFIX, chat_prompt
 from dsmath_lib.problem import Problem
 from dsmath_lib.sampling import generate, left_pad, never_sampled, position_ids
 

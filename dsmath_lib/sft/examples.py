@@ -1,14 +1,14 @@
-"""SFT instruction data (paper §3): chain-of-thought, program-of-thought and tool-integrated examples.
+"""SFT instruction examples (paper §3): chain-of-thought, program-of-thought and tool-integrated, built or read.
 
-    from dsmath_lib.instruct import world_examples, read_examples, response_mask_spans
+    from dsmath_lib.sft import world_examples, read_examples, response_mask_spans
     examples = world_examples(world.train, ["cot", "pot", "tool"], seed=0)   # tiny: from the world
     examples = read_examples("my/sft.jsonl")                                # gpu: a local JSONL file ...
     examples = read_examples("some-org/some-sft-set", limit=10_000)         # ... or a hub dataset by name
     examples[0].prompt + examples[0].response       # the text SFT trains on (loss on the response only)
     response_mask_spans(example.response)           # character spans of the response not trained on
 
-Each format is written exactly as the matching evaluation mode of dsmath_lib.eval.prompting reads it,
-so the Instruct model is evaluated in the layout it was trained on:
+Each format is written in the chat and tool layout of dsmath_lib.chat, exactly as the matching evaluation
+mode of dsmath_lib.eval.prompting reads it, so the Instruct model is evaluated in the layout it was trained on:
 - "cot" -> mode "cot-chat": the problem's solution steps, ending "The answer is \\boxed{answer}." (the
   paper's CoT suffix asks for the box; extract_answer reads it);
 - "pot" -> mode "pot": the program in a ```python fence (what extract_program takes), which prints the
@@ -33,11 +33,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dsmath_lib.eval.grading import last_boxed
-from dsmath_lib.eval.prompting import (ASSISTANT, CODE, CODE_END, COT_SUFFIX, EOS, OUTPUT, OUTPUT_END, POT_SUFFIX,
-                                       TOOL_SUFFIX, USER, chat_prompt, format_output)
+from dsmath_lib.chat import (ASSISTANT, COT_SUFFIX, EOS, OUTPUT, OUTPUT_END, POT_SUFFIX, TOOL_SUFFIX, USER, chat_prompt,
+                             tool_call)
+from dsmath_lib.eval.prompting import format_output  # the harness's own rendering of a run, so SFT sees what eval shows
 from dsmath_lib.eval.sandbox import SandboxResult
-from dsmath_lib.problem import Problem
+from dsmath_lib.problem import Problem, last_boxed
 from dsmath_lib.synth.assemble import answer_line, run_program
 
 FORMATS = ("cot", "pot", "tool")
@@ -94,8 +94,7 @@ def tool_response(problem: Problem, opening: str) -> str:
     program = problem.program.rstrip() + "\n"
     printed = run_program(program)  # the world's own reference program, not model code
     output = format_output(SandboxResult("ok", printed + "\n", "", 0, 0.0))
-    return (f"{opening}\n{CODE}{program}{CODE_END}{OUTPUT}{output}{OUTPUT_END}\n"
-            f"{answer_line(problem.answer, 'latex')}{EOS}")
+    return f"{opening}\n{tool_call(program, output)}\n{answer_line(problem.answer, 'latex')}{EOS}"
 
 
 def world_examples(problems: Sequence[Problem], formats: Sequence[str], seed: int = 0,

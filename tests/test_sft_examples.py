@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from dsmath_lib import instruct
+from dsmath_lib.chat import CODE, CODE_END, EOS, OUTPUT, OUTPUT_END, POT_SUFFIX, TOOL_SUFFIX, chat_prompt
 from dsmath_lib.config import WorldConfig
 from dsmath_lib.eval.grading import extract_answer, grade_many
-from dsmath_lib.eval.prompting import (CODE, CODE_END, EOS, OUTPUT, OUTPUT_END, POT_SUFFIX, TOOL_SUFFIX,
-                                       chat_prompt, grade_attempts, solve)
-from dsmath_lib.instruct import (SFTExample, cot_response, example_from_record, pot_response, read_examples,
-                                 response_mask_spans, tool_response, world_examples)
+from dsmath_lib.eval.prompting import grade_attempts, solve
+from dsmath_lib.sft import examples as sft_examples
+from dsmath_lib.sft.examples import (SFTExample, cot_response, example_from_record, pot_response, read_examples,
+                                     response_mask_spans, tool_response, world_examples)
 from dsmath_lib.problem import Problem
 from dsmath_lib.synth.world import generate_world
 
@@ -28,7 +28,7 @@ def examples(train):
 
 def test_one_example_per_problem_and_format_shuffled(train, examples):
     assert len(examples) == 3 * len(train)  # every world problem has a program
-    assert {(e.problem_id, e.format) for e in examples} == {(p.id, f) for p in train for f in instruct.FORMATS}
+    assert {(e.problem_id, e.format) for e in examples} == {(p.id, f) for p in train for f in sft_examples.FORMATS}
     assert [e.problem_id for e in examples[:10]] != [p.id for p in train[:10]]
     assert examples == world_examples(train, ["cot", "pot", "tool"], seed=0)
     assert examples != world_examples(train, ["cot", "pot", "tool"], seed=1)
@@ -153,5 +153,5 @@ def test_example_from_record_rejects_non_objects():
 
 
 def test_docstring_examples():
-    result = doctest.testmod(instruct)
+    result = doctest.testmod(sft_examples)
     assert result.attempted > 0 and result.failed == 0

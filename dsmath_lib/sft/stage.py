@@ -1,4 +1,4 @@
-"""Supervised fine-tuning (notebook 04, paper §3): instruction data, packed rows, the run, the Instruct model.
+"""The SFT stage (notebook 04, paper §3): examples in, packed rows, the run's spec, the Instruct model out.
 
     from dsmath_lib import sft
     examples = sft.load_examples(params.sft, artifacts / "world", seed=params.seed)   # list[SFTExample]
@@ -9,8 +9,8 @@
     print(sft.conclusion(top1_table(runs)))   # the notebook's conclusion, read from eval.table5's top-1 table
 
 The data: with `sft.source: world`, the embedded world's training problems, each in the formats of
-`sft.formats` (chain-of-thought, program-of-thought, tool-integrated: dsmath_lib.instruct), in a chat turn
-with no system prompt; otherwise a local JSONL file or a hub dataset (instruct.read_examples). Examples are
+`sft.formats` (chain-of-thought, program-of-thought, tool-integrated: sft.examples), in a chat turn
+with no system prompt; otherwise a local JSONL file or a hub dataset (sft.examples.read_examples). Examples are
 packed next-fit into rows of the context length, the loss on response tokens only (tool outputs, written by
 the harness, masked), at a constant learning rate as the paper does, or one that steps down
 (`sft.decay_at` / `sft.decay_to`).
@@ -32,7 +32,7 @@ import pandas as pd
 
 from dsmath_lib.config import Params, SFTConfig
 from dsmath_lib.eval.intervals import parse_interval
-from dsmath_lib.instruct import SFTExample, read_examples, response_mask_spans, world_examples
+from dsmath_lib.sft.examples import SFTExample, read_examples, response_mask_spans, world_examples
 
 
 def load_examples(cfg: SFTConfig, world_dir: Path, seed: int = 0) -> list[SFTExample]:

@@ -1,4 +1,4 @@
-"""Ablation arms, stage specs and the tables built from per-problem scores (dsmath_lib.ablation)."""
+"""Ablation arms, stage specs and the tables built from per-problem scores (dsmath_lib.pretraining)."""
 
 import dataclasses
 import doctest
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dsmath_lib import ablation
+from dsmath_lib import pretraining
 from dsmath_lib.config import PretrainConfig, load_params, params_path
 from dsmath_lib.paper_numbers import TABLE1
 
@@ -31,7 +31,7 @@ def _scores(effect: float, n: int = 200, seeds=(0, 1)) -> pd.DataFrame:
 
 
 def test_arms_share_runs_between_notebooks():
-    corpus, staging = ablation.corpus_arms(CFG), ablation.staging_arms(CFG)
+    corpus, staging = pretraining.corpus_arms(CFG), pretraining.staging_arms(CFG)
     final_02 = next(a for a in corpus if a.paper_row.startswith("DeepSeekMath"))
     math_only = next(a for a in staging if a.name == "math only")
     assert final_02.stages == math_only.stages and final_02.seeds == math_only.seeds == (0, 1)
@@ -42,85 +42,87 @@ def test_arms_share_runs_between_notebooks():
     assert all(a.paper_row in TABLE1 for a in corpus if a.paper_row)
 
 
-def test_docstring_examples():
-    assert doctest.testmod(ablation).failed == 0
+@pytest.mark.parametrize("module", [pretraining.arms, pretraining.scores, pretraining.findings])
+def test_docstring_examples(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_arms_are_picked_by_key_not_position():
-    staging = ablation.arms_by_key(ablation.staging_arms(CFG))
+    staging = pretraining.arms_by_key(pretraining.staging_arms(CFG))
     assert staging["math_only"].name == "math only" and staging["arxiv_only"].stages[0].sources[0][0] == "arxiv"
     assert list(staging) == ["general_only", "general_then_math", "code_then_math", "math_only", "code_math_mixed",
                              "arxiv_only"]
-    corpus = ablation.corpus_arms(CFG)
+    corpus = pretraining.corpus_arms(CFG)
     with pytest.raises(ValueError, match="its own key"):
-        ablation.arms_by_key(corpus + [dataclasses.replace(corpus[0], name="copy")])
+        pretraining.arms_by_key(corpus + [dataclasses.replace(corpus[0], name="copy")])
     with pytest.raises(ValueError, match="its own key"):
-        ablation.arms_by_key([dataclasses.replace(corpus[0], key="")])
+        pretraining.arms_by_key([dataclasses.replace(corpus[0], key="")])
 
 
 def test_stage_spec_folder_names_what_determines_the_run(tmp_path):
     params = load_params(params_path("smoke"))
     params.pretrain = CFG
-    stage = ablation.Stage((("final", 1000),))
+    stage = pretraining.Stage((("final", 1000),))
     packed = {"final": tmp_path / "final"}
-    spec = ablation.stage_spec(stage, tmp_path / "init", 0, packed, params, tmp_path / "runs")
-    again = ablation.stage_spec(stage, tmp_path / "init", 0, packed, params, tmp_path / "runs")
-    other_seed = ablation.stage_spec(stage, tmp_path / "init", 1, packed, params, tmp_path / "runs")
-    other_start = ablation.stage_spec(stage, tmp_path / "base", 0, packed, params, tmp_path / "runs")
+    spec = pretraining.stage_spec(stage, tmp_path / "init", 0, packed, params, tmp_path / "runs")
+    again = pretraining.stage_spec(stage, tmp_path / "init", 0, packed, params, tmp_path / "runs")
+    other_seed = pretraining.stage_spec(stage, tmp_path / "init", 1, packed, params, tmp_path / "runs")
+    other_start = pretraining.stage_spec(stage, tmp_path / "base", 0, packed, params, tmp_path / "runs")
     assert spec.out == again.out and len({spec.out, other_seed.out, other_start.out}) == 3
     assert spec.lr == 1e-3 and spec.tokens == 1000 and spec.weights == [1.0] and spec.card["stage"] == "base"
     with pytest.raises(KeyError, match="python"):
-        ablation.stage_spec(ablation.Stage((("python", 10),)), tmp_path, 0, packed, params, tmp_path)
+        pretraining.stage_spec(pretraining.Stage((("python", 10),)), tmp_path, 0, packed, params, tmp_path)
 
 
 def test_measure_names():
-    assert ablation.measure_name("gsm8k", "pot") == "GSM8K+Python"
-    assert ablation.measure_name("synth-code", "code") == "code pass@1"
+    assert pretraining.measure_name("gsm8k", "pot") == "GSM8K+Python"
+    assert pretraining.measure_name("synth-code", "code") == "code pass@1"
 
 
 def test_results_table_and_difference_resolve_a_real_effect():
     scores = _scores(effect=0.25)
-    arms = [ablation.Arm("good", (), "DeepSeekMath Corpus (120.2B)"), ablation.Arm("bad", (), "")]
-    table = ablation.results_table(scores, arms, TABLE1)
+    arms = [pretraining.Arm("good", (), "DeepSeekMath Corpus (120.2B)"), pretraining.Arm("bad", (), "")]
+    table = pretraining.results_table(scores, arms, TABLE1)
     assert list(table["setting"]) == ["good", "bad"] and table.loc[0, "seeds"] == "0, 1"
     assert table.loc[0, "GSM8K (paper)"] == "23.8" and table.loc[1, "GSM8K (paper)"] == "-"
     mean = float(table.loc[0, "GSM8K (ours)"].split()[0])
     assert 35 < mean < 55  # a 0.45 solve rate over 400 draws (2 seeds x 200 problems)
-    diff = ablation.paired_difference(scores, "good", "bad")
+    diff = pretraining.paired_difference(scores, "good", "bad")
     acc = diff[diff["measure"] == "GSM8K"].iloc[0]
     assert acc["resolved"] and acc["ci_low"] > 0
 
 
 def test_judge_reads_verdicts_from_intervals():
-    findings = [ablation.Finding("good beats bad", "good", "bad", ("GSM8K", "GSM8K NLL"))]
-    strong = ablation.judge(_scores(effect=0.25), findings)
+    findings = [pretraining.Finding("good beats bad", "good", "bad", ("GSM8K", "GSM8K NLL"))]
+    strong = pretraining.judge(_scores(effect=0.25), findings)
     assert list(strong["verdict"]) == ["reproduced", "reproduced"]  # NLL: lower is better, the sign flips
-    null = ablation.judge(_scores(effect=0.0, n=60), findings)
+    null = pretraining.judge(_scores(effect=0.0, n=60), findings)
     assert null.loc[0, "verdict"] == "not resolved"
-    reversed_ = ablation.judge(_scores(effect=0.25), [ablation.Finding("bad beats good", "bad", "good", ("GSM8K",))])
+    reversed_ = pretraining.judge(_scores(effect=0.25), [pretraining.Finding("bad beats good", "bad", "good", ("GSM8K",))])
     assert reversed_.loc[0, "verdict"] == "reversed"
 
 
 def test_seed_and_curve_tables():
     scores = _scores(effect=0.1, n=20)
-    seeds = ablation.seed_table(scores)
+    seeds = pretraining.seed_table(scores)
     assert set(seeds["seed"]) == {0, 1} and {"GSM8K", "GSM8K NLL"} <= set(seeds.columns)
     curves = scores.assign(tokens=np.where(scores["seed"] == 0, 100, 200))
-    table = ablation.curve_table(curves)
+    table = pretraining.curve_table(curves)
     assert set(table["tokens"]) == {100, 200} and set(table["measure"]) == {"GSM8K", "GSM8K NLL"}
-    fig = ablation.plot_curves(table)
+    fig = pretraining.plot_curves(table)
     assert len(fig.axes) == 2
-    assert ablation.curve_table(pd.DataFrame()).empty
+    assert pretraining.curve_table(pd.DataFrame()).empty
 
 
 def test_mean_of_and_curve_checkpoints(tmp_path: Path):
     scores = _scores(effect=0.0, n=10)
-    assert 0 <= ablation.mean_of(scores, "good", "GSM8K") <= 1
-    assert np.isnan(ablation.mean_of(scores, "good", "MATH"))
+    assert 0 <= pretraining.mean_of(scores, "good", "GSM8K") <= 1
+    assert np.isnan(pretraining.mean_of(scores, "good", "MATH"))
     for tokens in (300, 40):
         (tmp_path / "curve" / str(tokens)).mkdir(parents=True)
-    assert [t for t, _ in ablation.curve_checkpoints(tmp_path / "final")] == [40, 300]
-    assert ablation.curve_checkpoints(tmp_path / "elsewhere" / "final") == []
+    assert [t for t, _ in pretraining.curve_checkpoints(tmp_path / "final")] == [40, 300]
+    assert pretraining.curve_checkpoints(tmp_path / "elsewhere" / "final") == []
 
 
 def _two_corpus_world(tmp_path, params):
@@ -140,7 +142,7 @@ def _two_corpus_world(tmp_path, params):
         files[name] = tmp_path / f"{name}.jsonl"
         files[name].write_text("".join(json.dumps({"url": f"u/{i}", "text": t, "n_tokens": 9}) + "\n"
                                        for i, t in enumerate(lines)))
-    packed = ablation.pack_corpora(files, tok, 64, artifacts / "packed")
+    packed = pretraining.pack_corpora(files, tok, 64, artifacts / "packed")
     return tok, artifacts, packed
 
 
@@ -155,25 +157,25 @@ def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
     params.pretrain = PretrainConfig(math_tokens=512, first_stage_tokens=512, batch_size=4, micro_batch_size=2,
                                      warmup_steps=1, checkpoint_every=2, eval_points=2, seeds=[0, 1])
     _, artifacts, packed = _two_corpus_world(tmp_path, params)
-    assert set(ablation.corpus_sizes(packed)["corpus"]) == {"general", "final"}
-    general, final = ablation.Stage((("general", 512),)), ablation.Stage((("final", 512),))
-    arms = [ablation.Arm("general only", (general,)), ablation.Arm("general, then math", (general, final), seeds=(0, 1))]
-    runs = ablation.run_arms(arms, packed, params, artifacts)
+    assert set(pretraining.corpus_sizes(packed)["corpus"]) == {"general", "final"}
+    general, final = pretraining.Stage((("general", 512),)), pretraining.Stage((("final", 512),))
+    arms = [pretraining.Arm("general only", (general,)), pretraining.Arm("general, then math", (general, final), seeds=(0, 1))]
+    runs = pretraining.run_arms(arms, packed, params, artifacts)
     assert len(list((artifacts / "runs").glob("general-seed0-*"))) == 1  # the shared stage trained once
     assert read_card(artifacts / "runs" / "init-seed1")["stage"] == "init"  # seed 1 starts from its own init
     assert runs[("general only", 0)] == runs[("general, then math", 0)][:1]
     problems = [Problem(f"synth-gsm/test/{i}", "synth-gsm", f"{i} + {i}?", f"{i} + {i} = {2 * i}\nThe answer is {2 * i}.",
                         str(2 * i), "numeric", level=1) for i in range(3)]
     spec = EvalSpec.from_params(params, {"synth-gsm": problems}, {"synth-gsm": problems[:1]}, modes=(), nll=True)
-    scores = ablation.score_runs(runs, spec, artifacts / "evals")
-    assert len(scores) == 3 * 3 and set(scores["mode"]) == {"nll"} and set(ablation.SCORE_COLUMNS) <= set(scores)
+    scores = pretraining.score_runs(runs, spec, artifacts / "evals")
+    assert len(scores) == 3 * 3 and set(scores["mode"]) == {"nll"} and set(pretraining.SCORE_COLUMNS) <= set(scores)
     assert len(list((artifacts / "evals").glob("*.json"))) == 3  # one NLL unit per distinct final checkpoint
     # math after general predicts a worked sum better than general text alone
-    assert ablation.mean_of(scores, "general, then math", "GSM8K NLL") < ablation.mean_of(scores, "general only", "GSM8K NLL")
-    curves = ablation.score_curves(runs, spec.subset(2), artifacts / "evals")
+    assert pretraining.mean_of(scores, "general, then math", "GSM8K NLL") < pretraining.mean_of(scores, "general only", "GSM8K NLL")
+    curves = pretraining.score_curves(runs, spec.subset(2), artifacts / "evals")
     stage1 = read_card(runs[("general, then math", 0)][0])["tokens"]
     assert curves[curves["arm"] == "general, then math"]["tokens"].min() > stage1  # counted over both stages
-    best, base = ablation.publish_base(scores.assign(score=-scores["score"]), runs, ["GSM8K NLL"],
+    best, base = pretraining.publish_base(scores.assign(score=-scores["score"]), runs, ["GSM8K NLL"],
                                        artifacts / "checkpoints" / "base", "test")
     assert best == "general, then math" and read_card(base)["stage"] == "base"
 
@@ -189,9 +191,9 @@ def test_every_arm_and_seed_continues_from_one_warm_start(tmp_path):
     params.pretrain = PretrainConfig(warm_start_tokens=256, math_tokens=256, batch_size=4, micro_batch_size=2,
                                      warmup_steps=1, checkpoint_every=2, eval_points=0, seeds=[0, 1])
     _, artifacts, packed = _two_corpus_world(tmp_path, params)
-    arms = [ablation.Arm("math", (ablation.Stage((("final", 256),)),), seeds=(0, 1)),
-            ablation.Arm("general", (ablation.Stage((("general", 256),)),))]
-    runs = ablation.run_arms(arms, packed, params, artifacts)
+    arms = [pretraining.Arm("math", (pretraining.Stage((("final", 256),)),), seeds=(0, 1)),
+            pretraining.Arm("general", (pretraining.Stage((("general", 256),)),))]
+    runs = pretraining.run_arms(arms, packed, params, artifacts)
     warm = list((artifacts / "runs").glob("warm-start-*"))
     assert len(warm) == 1 and read_card(warm[0] / "final")["name"] == "warm start"
     assert not (artifacts / "runs" / "init-seed1").exists()  # seed 1 shares the warm start, no init of its own
@@ -200,7 +202,7 @@ def test_every_arm_and_seed_continues_from_one_warm_start(tmp_path):
         assert spec["init"] == str(warm[0] / "final")
     # a second call (notebook 03 after 02) trains nothing new
     before = sorted(p.name for p in (artifacts / "runs").iterdir())
-    assert ablation.warm_start(params, packed, artifacts) == warm[0] / "final"
+    assert pretraining.warm_start(params, packed, artifacts) == warm[0] / "final"
     assert sorted(p.name for p in (artifacts / "runs").iterdir()) == before
     params.pretrain.warm_start_tokens = 0
-    assert ablation.warm_start(params, packed, artifacts) is None
+    assert pretraining.warm_start(params, packed, artifacts) is None
