@@ -390,27 +390,14 @@ class Adapter(torch.nn.Module):
         return self.base(x) + 1.0
 
 
-def test_a_hooked_or_wrapped_projection_gets_the_reference_engine(model, tok):
+def test_the_lean_engine_runs_an_adapter_wrapped_projection(model, tok):
     attn = model.model.layers[0].self_attn
-    hook = attn.q_proj.register_forward_hook(lambda *args: None)  # the lean engine multiplies q_proj's weight itself
-    try:
-        assert not S.lean_supported(model)
-    finally:
-        hook.remove()
     base = attn.q_proj
-    attn.q_proj = Adapter(base)
+    attn.q_proj = Adapter(base)  # the lean engine calls the projection modules, so the adapter takes part
     try:
-        assert not S.lean_supported(model)
-        wrapped = S.generate(model, tok, PROMPTS, max_new_tokens=8)  # auto: the reference engine runs the adapter
+        assert S.lean_supported(model)
+        wrapped = S.generate(model, tok, PROMPTS, max_new_tokens=8, engine="lean")
         assert [o.token_ids for o in wrapped] == hf_greedy(model, tok, PROMPTS, 8, tok.eos_token_id)
     finally:
         attn.q_proj = base
-    assert S.lean_supported(model)
-
-
-def test_lean_norm_is_the_models_rms_norm_bit_for_bit(model):
-    norm = model.model.layers[1].post_attention_layernorm
-    x = torch.randn(3, 5, norm.weight.shape[0]) * 4
-    with torch.no_grad():
-        assert torch.equal(S.lean._norm(norm, x), norm(x))
-        assert torch.equal(S.lean._norm(norm, x.bfloat16()), norm(x.bfloat16()))
+    assert [o.token_ids for o in wrapped] != [o.token_ids for o in S.generate(model, tok, PROMPTS, max_new_tokens=8)]

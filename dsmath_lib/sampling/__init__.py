@@ -16,16 +16,14 @@ it). Prompts are sorted by length and split into batches of `batch_size` rows to
 results come back in input order.
 
 - "lean" (chosen by "auto" for LlamaForCausalLM and Qwen2ForCausalLM, every model this study builds):
-  the model's weights in a decode loop of our own over a preallocated cache written in place (LeanCache),
-  with no concatenation per step. Per block it multiplies q/k/v stacked into one matrix and gate/up into
-  another (LeanLayer: 4 matmuls, not 7, and RoPE on q and k at once), because at this study's sizes a step
-  costs what its number of operations costs. Each distinct prompt of a batch is prefilled once, in runs of
-  similar length (SDPA within each run), and its keys and values are shared by all its samples, which read
-  them in one grouped matmul; each row stores only its own tokens. A row that stops leaves the batch (the
-  last live rows move into the freed slots), so compute shrinks as rows stop, and a stop string is looked
-  for only after a token that can end one (stop_triggers). It calls only the embeddings, the rotary
-  embedding and lm_head as modules, so a model with hooks elsewhere or adapter-wrapped projections (LoRA)
-  gets the reference engine (lean_supported).
+  the model's own modules (embeddings, norms, q/k/v/o projections, rotary embedding, MLP, final norm,
+  lm_head) in a decode loop of our own over a preallocated cache written in place (LeanCache), with no
+  concatenation per step. Each distinct prompt of a batch is prefilled once, in runs of similar length
+  (SDPA within each run), and its keys and values are shared by all its samples, which read them in
+  one grouped matmul; each row stores only its own tokens. A row that stops leaves the batch (the last
+  live rows move into the freed slots), so compute shrinks as rows stop, and a stop string is looked for
+  only after a token that can end one (stop_triggers). It calls the model's submodules, not
+  model.forward, so a model with forward hooks on itself or its trunk gets the reference engine.
 - "reference" (any other architecture, and the engine the tests check against): the HF model's forward
   with a DynamicCache; every row prefilled, computed and decoded every step until the batch ends.
 Both compute on the model's device.
@@ -52,7 +50,7 @@ from tqdm.auto import tqdm
 
 from dsmath_lib.sampling.decoding import (Completion, Decoding, draw, eos_ids, find_stop, left_pad, never_sampled,
                                           pick_next, position_ids, row_seeds, row_uniforms, stop_triggers)
-from dsmath_lib.sampling.lean import LEAN_ARCHITECTURES, LeanLayer, lean_batch, lean_supported
+from dsmath_lib.sampling.lean import LEAN_ARCHITECTURES, lean_batch, lean_supported
 from dsmath_lib.sampling.reference import reference_batch
 
 # Rows per batch, measured with bench/bench_sampler.py (tiny-s, 64 prompts x 8 samples, 96 tokens, one
@@ -78,9 +76,8 @@ def _engine(model, engine: str):
     if engine not in ("auto", "lean", "reference"):
         raise ValueError(f"generate: engine={engine!r}; choose 'auto', 'lean' or 'reference'")
     if engine == "lean" and not lean_supported(model):
-        raise ValueError(f"generate: engine='lean' runs {', '.join(LEAN_ARCHITECTURES)} with plain nn.Linear "
-                         f"projections, no hooks on modules it does not call and no sliding windows, not this "
-                         f"{type(model).__name__}")
+        raise ValueError(f"generate: engine='lean' runs {', '.join(LEAN_ARCHITECTURES)} without model-level hooks "
+                         f"or sliding windows, not this {type(model).__name__}")
     lean = engine == "lean" or (engine == "auto" and lean_supported(model))
     return lean_batch if lean else reference_batch
 
@@ -89,16 +86,13 @@ def _decoding(model, tokenizer, batch_fn, *, max_new_tokens, temperature, top_p,
     """The settings every batch shares, on the model's device, where both engines compute."""
     device = model.get_output_embeddings().weight.device
     eos = eos_ids(model, tokenizer)
-    triggers, layers = None, ()
-    if batch_fn is lean_batch:
-        layers = tuple(LeanLayer.of(layer) for layer in model.model.layers)
-        if stop:
-            triggers = stop_triggers(tokenizer, stop, model.get_output_embeddings().weight.shape[0]).to(device)
+    triggers = None
+    if stop and batch_fn is lean_batch:
+        triggers = stop_triggers(tokenizer, stop, model.get_output_embeddings().weight.shape[0]).to(device)
     return Decoding(max_new_tokens, temperature, top_p, stop,
                     eos=torch.tensor(sorted(eos), dtype=torch.long, device=device),
                     never=torch.tensor(never_sampled(tokenizer, eos), dtype=torch.long, device=device),
-                    pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0, triggers=triggers,
-                    layers=layers)
+                    pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0, triggers=triggers)
 
 
 def generate(

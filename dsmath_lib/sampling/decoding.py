@@ -44,7 +44,6 @@ class Decoding:
     never: torch.Tensor  # (n_never,) token ids never sampled (never_sampled)
     pad_id: int
     triggers: torch.Tensor | None = None  # (V,) bool, stop_triggers; the lean engine only
-    layers: tuple = ()  # (LeanLayer, ...) the blocks' stacked weights; the lean engine only
 
     @property
     def stop_window(self) -> int:

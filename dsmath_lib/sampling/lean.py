@@ -1,5 +1,5 @@
-"""The lean engine: a Llama or Qwen2 model's own modules and weights in a decode loop of our own, over a
-preallocated cache written in place, live rows only (see dsmath_lib.sampling for what it does and why)."""
+"""The lean engine: a Llama or Qwen2 model's own modules in a decode loop of our own, over a preallocated
+cache written in place, live rows only (see dsmath_lib.sampling for what it does and why)."""
 
 from __future__ import annotations
 
@@ -12,81 +12,18 @@ import torch.nn.functional as F
 
 from dsmath_lib.sampling.decoding import Decoding, find_stop, left_pad, pick_next
 
-# One block layout: Qwen2's q/k/v biases are the nn.Linear biases that LeanLayer stacks.
+# One block layout; Qwen2's q/k/v biases live inside the nn.Linear modules the lean engine calls.
 LEAN_ARCHITECTURES = ("LlamaForCausalLM", "Qwen2ForCausalLM")
 
 
 def lean_supported(model) -> bool:
     """Whether the lean engine can run `model`: a Llama or Qwen2 causal LM with full attention in every
-    layer, plain nn.Linear projections (an adapter such as LoRA wraps them: the lean engine multiplies the
-    weights itself, LeanLayer) and no forward hooks on any module it does not call (it calls only the
-    embeddings, the rotary embedding and lm_head as modules)."""
+    layer and no forward hooks on the model or its trunk (the lean loop calls neither's forward)."""
     if type(model).__name__ not in LEAN_ARCHITECTURES:
         return False
-    trunk = model.model
-    called = {trunk.embed_tokens, trunk.rotary_emb, model.lm_head}
-    hooked = any(m._forward_hooks or m._forward_pre_hooks for m in model.modules() if m not in called)
-    windowed = any(getattr(layer.self_attn, "sliding_window", None) for layer in trunk.layers)
-    plain = all(type(getattr(part, name)) is torch.nn.Linear for layer in trunk.layers
-                for part, names in ((layer.self_attn, ("q_proj", "k_proj", "v_proj", "o_proj")),
-                                    (layer.mlp, ("gate_proj", "up_proj", "down_proj"))) for name in names)
-    return plain and not hooked and not windowed
-
-
-def _stacked(linears) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(weight, bias) of one nn.Linear computing all of `linears` side by side (outputs concatenated).
-
-    >>> a, b = torch.nn.Linear(2, 3), torch.nn.Linear(2, 1)
-    >>> w, bias = _stacked([a, b]); x = torch.randn(4, 2)
-    >>> torch.allclose(F.linear(x, w, bias), torch.cat([a(x), b(x)], -1))
-    True
-    """
-    if len(linears) == 1:
-        return linears[0].weight.detach(), None if linears[0].bias is None else linears[0].bias.detach()
-    weight = torch.cat([m.weight.detach() for m in linears])  # a copy; sampling takes no gradients
-    if all(m.bias is None for m in linears):
-        return weight, None
-    return weight, torch.cat([m.bias.detach() if m.bias is not None else m.weight.new_zeros(m.out_features)
-                              for m in linears])
-
-
-@dataclass(frozen=True)
-class LeanLayer:
-    """One decoder block's weights as the lean engine multiplies them: q, k and v stacked into one matrix
-    (with their biases, Qwen2), gate and up into another, so a block takes 4 matmuls instead of 7 and its
-    rotary embedding rotates q and k in one pass. The stacks are copies, made once per generate call
-    (about 3/4 of the model's weights), because at this study's sizes every step is dominated by the
-    number of operations, not their size."""
-
-    input_norm: torch.nn.Module
-    qkv: tuple[torch.Tensor, torch.Tensor | None]  # ((heads + 2 kv_heads) * D, d) and its bias
-    o: tuple[torch.Tensor, torch.Tensor | None]
-    post_norm: torch.nn.Module
-    gate_up: tuple[torch.Tensor, torch.Tensor | None]  # (2 * intermediate, d)
-    down: tuple[torch.Tensor, torch.Tensor | None]
-    act: torch.nn.Module
-    heads: int
-    kv_heads: int
-    head_dim: int
-    scaling: float
-
-    @staticmethod
-    def of(layer) -> LeanLayer:
-        attn, mlp = layer.self_attn, layer.mlp
-        head_dim = attn.head_dim
-        return LeanLayer(layer.input_layernorm, _stacked([attn.q_proj, attn.k_proj, attn.v_proj]),
-                         _stacked([attn.o_proj]), layer.post_attention_layernorm,
-                         _stacked([mlp.gate_proj, mlp.up_proj]), _stacked([mlp.down_proj]),
-                         mlp.act_fn, attn.q_proj.out_features // head_dim, attn.k_proj.out_features // head_dim,
-                         head_dim, attn.scaling)
-
-
-def _norm(norm: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The model's RMSNorm on x: in float32 by F.rms_norm, one kernel that gives HF's numbers bit for bit
-    (test_sampling); in half precision by the module itself, which rounds where HF rounds."""
-    if x.dtype != torch.float32:
-        return norm(x)
-    return F.rms_norm(x, norm.weight.shape, norm.weight, norm.variance_epsilon)
+    hooked = any(m._forward_hooks or m._forward_pre_hooks for m in (model, model.model))
+    windowed = any(getattr(layer.self_attn, "sliding_window", None) for layer in model.model.layers)
+    return not hooked and not windowed
 
 
 @dataclass
@@ -270,27 +207,29 @@ def _rotary(model, x, positions) -> tuple[torch.Tensor, torch.Tensor]:
     return cos[:, None], (sin * sign)[:, None]
 
 
-def _block(layer: LeanLayer, index: int, x, cos, sin, attend) -> torch.Tensor:
-    """Decoder block `index` on x (n, T, d); attend(index, q, k, v, scale) is the attention over the cache."""
-    n, t, _ = x.shape
-    h = _norm(layer.input_norm, x)
-    qkv = F.linear(h, *layer.qkv).view(n, t, -1, layer.head_dim).transpose(1, 2)  # (n, heads + 2 kv, T, D)
-    qk, v = qkv[:, : layer.heads + layer.kv_heads], qkv[:, layer.heads + layer.kv_heads :]
-    qk = qk * cos + qk.roll(layer.head_dim // 2, -1) * sin  # RoPE on q and k at once (_rotary)
-    x = x + F.linear(attend(index, qk[:, : layer.heads], qk[:, layer.heads :], v, layer.scaling), *layer.o)
-    gate, up = F.linear(_norm(layer.post_norm, x), *layer.gate_up).chunk(2, -1)
-    return x + F.linear(layer.act(gate) * up, *layer.down)
+def _block(layer, index: int, x, cos, sin, attend) -> torch.Tensor:
+    """Decoder block `index` (the HF module `layer`) on x (n, T, d); attend(index, q, k, v, scale) is the
+    attention over the cache."""
+    attn, (n, t, _) = layer.self_attn, x.shape
+    h = layer.input_layernorm(x)
+    shape, half = (n, t, -1, attn.head_dim), attn.head_dim // 2
+    q = attn.q_proj(h).view(shape).transpose(1, 2)  # (n, heads, T, D)
+    k = attn.k_proj(h).view(shape).transpose(1, 2)  # (n, kv_heads, T, D)
+    v = attn.v_proj(h).view(shape).transpose(1, 2)
+    q, k = q * cos + q.roll(half, -1) * sin, k * cos + k.roll(half, -1) * sin  # RoPE (_rotary)
+    x = x + attn.o_proj(attend(index, q, k, v, attn.scaling))
+    return x + layer.mlp(layer.post_attention_layernorm(x))
 
 
-def _lean_forward(model, layers: Sequence[LeanLayer], ids, positions, attend) -> torch.Tensor:
+def _lean_forward(model, ids, positions, attend) -> torch.Tensor:
     """Logits (n, V) after the last of ids (n, T), whose tokens sit at positions (n, T); attend is
     _prefill_attend or _decode_attend with its cache and mask bound."""
     trunk = model.model
     x = trunk.embed_tokens(ids)  # (n, T, d)
     cos, sin = _rotary(model, x, positions)
-    for index, layer in enumerate(layers):
+    for index, layer in enumerate(trunk.layers):
         x = _block(layer, index, x, cos, sin, attend)
-    return model.lm_head(_norm(trunk.norm, x[:, -1]))
+    return model.lm_head(trunk.norm(x[:, -1]))
 
 
 def _prefill_mask(pad: torch.Tensor, width: int) -> torch.Tensor:
@@ -331,13 +270,13 @@ def _lean_prefill(model, cache: LeanCache, distinct: list[list[int]], d: Decodin
         ids, _, pos = (t.to(device) for t in left_pad(distinct[lo:hi], d.pad_id))  # (u, w)
         attend = partial(_prefill_attend, cache, _prefill_mask(ids.shape[1] - 1 - pos[:, -1], ids.shape[1]),
                          slice(lo, hi))
-        logits.append(_lean_forward(model, d.layers, ids, pos, attend))
+        logits.append(_lean_forward(model, ids, pos, attend))
     return torch.cat(logits)
 
 
 def lean_batch(model, tokenizer, rows, d: Decoding, uniforms):
     """The lean engine on one batch of prompt token lists (equal prompts adjacent, lengths ascending);
-    returns [(ids, logprobs, reason)] like reference_batch."""
+    returns [(ids, logprobs, reason)] like _reference_batch."""
     device, n = model.lm_head.weight.device, len(rows)
     index: dict[tuple[int, ...], int] = {}
     prompt = torch.tensor([index.setdefault(tuple(r), len(index)) for r in rows], device=device)  # row -> prompt
@@ -364,6 +303,6 @@ def lean_batch(model, tokenizer, rows, d: Decoding, uniforms):
             live, order = live.drop(done, cache, step)
             tokens = tokens[order]
         attend = partial(_decode_attend, cache, live, step, _decode_mask(live.pad, width + step + 1))
-        logits = _lean_forward(model, d.layers, tokens[:, None], (live.length + step)[:, None], attend)
+        logits = _lean_forward(model, tokens[:, None], (live.length + step)[:, None], attend)
     return [(out_ids[r, : n_kept[r]].tolist(), out_logps[r, : n_kept[r]].cpu(), reason[r] or "length")
             for r in range(n)]
