@@ -26,16 +26,12 @@ from dsmath_lib.rl.process import process_advantages
 from dsmath_lib.rl.rollout import Rollout, make_sampler, rollout
 from dsmath_lib.synth import generate_world
 from dsmath_lib.tokenizer import train_tokenizer
+from rl_rewards import parity_reward
 
 CFG = GRPOConfig(steps=2, questions_per_step=2, group_size=4, lr=1e-3, micro_batch_size=4, max_new_tokens=10,
                  eval_every=2, rollout_batch_size=8)
 ABL = RLAblationConfig(rft_batch_size=4, dpo_batch_size=2, prm_questions=2, prm_samples=2, prm_completions=2,
                        prm_epochs=1, prm_batch_size=4, prm_lr=1e-3, iterative_rounds=2, replay_share=0.5)
-
-
-def parity_reward(texts, problems):
-    """A reward an untrained model earns half the time (the grader would give all 0s): "correct" = odd length."""
-    return [float(len(t) % 2) for t in texts]
 
 
 @pytest.fixture(scope="module")

@@ -21,14 +21,10 @@ from dsmath_lib.rl import grpo as G
 from dsmath_lib.rl import trainer as T
 from dsmath_lib.synth import generate_world
 from dsmath_lib.tokenizer import train_tokenizer
+from rl_rewards import parity_reward
 
 CFG = GRPOConfig(steps=2, questions_per_step=2, group_size=4, lr=1e-3, micro_batch_size=3, max_new_tokens=12,
                  eval_every=1, rollout_batch_size=8)
-
-
-def parity_reward(texts, problems):
-    """A reward an untrained model earns half the time, so groups have signal (the grader would give 0s)."""
-    return [float(len(t) % 2) for t in texts]
 
 
 @pytest.fixture(scope="module")
