@@ -146,16 +146,22 @@ def _two_corpus_world(tmp_path, params):
     return tok, artifacts, packed
 
 
+def _short_run_params(**pretrain):
+    """Smoke params at context 64 with a pretrain section of a few 4-row steps (two seeds), plus `pretrain`."""
+    params = load_params(params_path("smoke"))
+    params.model.context_length = 64
+    params.pretrain = PretrainConfig(batch_size=4, micro_batch_size=2, warmup_steps=1, checkpoint_every=2,
+                                     seeds=[0, 1], **pretrain)
+    return params
+
+
 def test_arms_train_once_per_shared_stage_then_score_and_publish(tmp_path):
     """Two arms sharing their first stage: the stage trains once; scores, curves and the base come out."""
     from dsmath_lib.eval.evaluate import EvalSpec
     from dsmath_lib.model import read_card
     from dsmath_lib.problem import Problem
 
-    params = load_params(params_path("smoke"))
-    params.model.context_length = 64
-    params.pretrain = PretrainConfig(math_tokens=512, first_stage_tokens=512, batch_size=4, micro_batch_size=2,
-                                     warmup_steps=1, checkpoint_every=2, eval_points=2, seeds=[0, 1])
+    params = _short_run_params(math_tokens=512, first_stage_tokens=512, eval_points=2)
     _, artifacts, packed = _two_corpus_world(tmp_path, params)
     assert set(pretraining.corpus_sizes(packed)["corpus"]) == {"general", "final"}
     general, final = pretraining.Stage((("general", 512),)), pretraining.Stage((("final", 512),))
@@ -186,10 +192,7 @@ def test_every_arm_and_seed_continues_from_one_warm_start(tmp_path):
 
     from dsmath_lib.model import read_card
 
-    params = load_params(params_path("smoke"))
-    params.model.context_length = 64
-    params.pretrain = PretrainConfig(warm_start_tokens=256, math_tokens=256, batch_size=4, micro_batch_size=2,
-                                     warmup_steps=1, checkpoint_every=2, eval_points=0, seeds=[0, 1])
+    params = _short_run_params(warm_start_tokens=256, math_tokens=256, eval_points=0)
     _, artifacts, packed = _two_corpus_world(tmp_path, params)
     arms = [pretraining.Arm("math", (pretraining.Stage((("final", 256),)),), seeds=(0, 1)),
             pretraining.Arm("general", (pretraining.Stage((("general", 256),)),))]
