@@ -10,6 +10,10 @@ trained for --train-seconds (a plain AdamW loop on bench_model's synthetic word 
 dsmath_lib.train.pack_documents, each ending "The answer is $\\boxed{N}$.\\n<|eos|>"), prompts cut after a
 random number of words, from the prose to the answer, so each row has a different amount left to write
 before its eos.
+(c) tool rounds: the evaluation model on 64 prompts of two full problems and a cut one, greedy, writing
+until "="; a calculator appends the sum before it and those rows continue, up to 3 rounds (eval.prompting's
+tool loop, with a calculator for the sandbox). Ours with a sampling.PrefixCache against ours prefilling the
+whole context again each round, the texts checked equal.
 Ours is generate's default engine (the lean one, for this Llama model). HF generate runs the same rows
 with the same stopping: eos, <|pad|> and <|bos|> suppressed, sampling from the full distribution
 (top_k=0), all rows in one batch. Both count the generated tokens kept (up to and including eos).
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import time
 
@@ -35,7 +40,7 @@ import torch
 from bench_model import synthetic_texts
 from dsmath_lib.config import ModelConfig
 from dsmath_lib.model import MODEL_SIZES, build_model
-from dsmath_lib.sampling import DEFAULT_BATCH_SIZE, generate, lean_supported
+from dsmath_lib.sampling import DEFAULT_BATCH_SIZE, PrefixCache, generate, lean_supported
 from dsmath_lib.tokenizer import train_tokenizer
 from dsmath_lib.train import pack_documents
 
@@ -93,6 +98,49 @@ def hf(model, tok, prompts, *, max_new_tokens, temperature=0.0, num_samples=1) -
     return seconds, int((new != tok.pad_token_id).sum())  # pad is never sampled: it marks rows after their eos
 
 
+SUM_BEFORE_EQUALS = re.compile(r"(\d+) \+ (\d+) ?$")
+
+
+def tool_rounds(model, tok, prompts, cache, rounds: int = 3) -> tuple[float, int, list[str]]:
+    """(seconds, generated tokens kept, texts) of a tool loop with a calculator for a tool: rows generate until
+    they write "=", the calculator appends the sum before it, and those rows generate again (at most `rounds`
+    calls), as eval.prompting's loop does with code blocks. cache: a PrefixCache, or None to prefill the whole
+    context again every round."""
+    texts, active, tokens = [""] * len(prompts), list(range(len(prompts))), 0
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        if not active:
+            break
+        outs = generate(model, tok, [prompts[i] + texts[i] for i in active], max_new_tokens=64, stop=["="],
+                        prefix_cache=cache)
+        stopped = []
+        for i, o in zip(active, outs):
+            texts[i] += o.text
+            tokens += o.n_tokens
+            if o.finish_reason == "stop":
+                found = SUM_BEFORE_EQUALS.search(texts[i])
+                texts[i] += "= " + (str(int(found[1]) + int(found[2])) if found else "0")
+                stopped.append(i)
+        active = stopped
+    return time.perf_counter() - t0, tokens, texts
+
+
+def compare_tool_rounds(model, tok, prompts, repeats: int) -> None:
+    """Shape (c): the tool loop with the prefix cache and without it, alternating; the texts must agree."""
+    runs, same, cache = [], True, None
+    for _ in range(repeats):
+        cache = PrefixCache()
+        with_cache, without = tool_rounds(model, tok, prompts, cache), tool_rounds(model, tok, prompts, None)
+        same &= with_cache[2] == without[2]
+        runs.append((with_cache[1] / with_cache[0], without[1] / without[0]))
+    cached, plain = [r[0] for r in runs], [r[1] for r in runs]
+    ratios = [a / b for a, b in runs]
+    print(f"{'(c) tool rounds 64, greedy, calc':34} {with_cache[1]:7d} {statistics.median(cached):10,.0f} "
+          f"{without[1]:7d} {statistics.median(plain):9,.0f} {statistics.median(ratios):6.2f}x  "
+          f"(HF column: ours without the prefix cache) same texts: {same}; cache served {cache.hits} rows, "
+          f"{cache.reused_tokens} prompt tokens not prefilled; ratio {min(ratios):.2f}-{max(ratios):.2f}x", flush=True)
+
+
 def median_rate(fn, repeats: int) -> tuple[float, int]:
     """(median tokens/s, tokens of the last run) over `repeats` runs of fn() -> (seconds, tokens)."""
     runs = [fn() for _ in range(repeats)]
@@ -144,6 +192,8 @@ def main() -> None:
           f"{sum(o.finish_reason == 'eos' for o in outs)}/64 rows stop at eos, lengths min {lengths[0]} "
           f"median {lengths[32]} max {lengths[-1]}")
     compare("(b) evaluation 64, greedy, 160 tok", trained, tok, cut_prompts(64), args.repeats, max_new_tokens=160)
+    context = ["".join(synthetic_texts(2, seed=100 + i)) + cut for i, cut in enumerate(cut_prompts(64))]
+    compare_tool_rounds(trained, tok, context, args.repeats)
 
     if args.sweep:  # twice shape (a)'s prompts, so that every batch size in the sweep fills its batches
         sweep_prompts = [t.split("How many")[0] + "How many now?" for t in synthetic_texts(64, seed=1)]

@@ -147,3 +147,44 @@ def test_prompts_for_is_what_solve_sends():
         assert [a.prompt for a in attempts] == prompting.prompts_for([problem(0), problem(1)], mode, given), mode
     with pytest.raises(ValueError, match="unknown prompting mode"):
         prompting.prompts_for([problem(0)], "cot", ())
+
+
+def test_tool_rounds_reuse_the_rows_keys_and_values_with_the_same_attempts(monkeypatch):
+    """A real model (logits pushed towards <|code|> and <|/code|>, so it opens and closes blocks of garbage
+    code) through model_generate_fn: with reuse_prefixes the later rounds start from the cached rows, and
+    every attempt is what the rounds without the cache give."""
+    import torch
+
+    from dsmath_lib import sampling
+    from dsmath_lib.config import ModelConfig
+    from dsmath_lib.eval.checkpoints import model_generate_fn
+    from dsmath_lib.model import build_model
+    from dsmath_lib.tokenizer import train_tokenizer
+
+    caches = []
+
+    class Recorded(sampling.PrefixCache):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            caches.append(self)
+
+    monkeypatch.setattr(sampling, "PrefixCache", Recorded)
+    tok = train_tokenizer([f"Tom has {i} apples.\nprint({i} + 3)\n" for i in range(300)], vocab_size=300)
+    model = build_model(ModelConfig(size="smoke", context_length=512), tok, seed=0).eval()
+    code_ids = torch.tensor(tok.convert_tokens_to_ids([CODE, CODE_END]))
+
+    def towards_code(module, args, out):
+        out[..., code_ids] += torch.tensor([3.0, 2.0])
+        return out
+
+    model.lm_head.register_forward_hook(towards_code)  # the lean engine calls lm_head: the hook is honoured
+    attempts = {}
+    for reuse in (False, True):
+        fn = model_generate_fn(model, tok, max_new_tokens=24, temperature=1.0, seed=1, progress=False,
+                               reuse_prefixes=reuse)
+        attempts[reuse] = solve([problem(i) for i in range(6)], fn, "tool-chat", samples=2, max_executions=3)
+    assert attempts[True] == attempts[False]
+    assert sum(a.executions for a in attempts[True]) >= 6 and any(a.executions >= 2 for a in attempts[True])
+    (cache,) = caches  # only the reusing generate_fn made one
+    # a block cut by the length limit is run too, but only a row that stopped at <|/code|> is kept
+    assert cache.hits >= 3 and cache.reused_tokens > 10 * cache.hits

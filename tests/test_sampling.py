@@ -194,7 +194,7 @@ def test_overlong_request_warns_and_empty_prompt_fails(model, tok):
         S.generate(model, tok_no_bos, ["Tom", ""], max_new_tokens=1)
 
 
-@pytest.mark.parametrize("module", [S.decoding, S.lean], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [S.decoding, S.lean, S.prefix], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
@@ -315,6 +315,52 @@ def test_stop_strings_are_found_as_decoding_every_step_finds_them(model, tok):
         assert_same(lean, S.generate(model, tok, PROMPTS, stop=stop, engine="reference", **kw))
         stopped += sum(o.finish_reason == "stop" for o in lean)
     assert stopped > len(pieces)  # rows stop at different steps, and the check has teeth
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(temperature=1.0, num_samples=2, seed=3)])
+def test_prefix_cache_continues_stopped_rows_with_the_same_results(model, tok, kw):
+    """The tool loop's pattern: rows stop at a stop string, the caller appends text after it and generates
+    again. With a PrefixCache the lean engine serves the rows' keys and values instead of prefilling them,
+    and gives what the reference engine (which ignores the cache) gives."""
+    free = S.generate(model, tok, PROMPTS, max_new_tokens=16, **kw)
+    stop = [tok.decode([frequent_token(free, rank)]) for rank in (0, 1)]
+
+    def after_stop(o):  # what a tool round appends after the stop string it found
+        found = tok.decode(o.token_ids)[len(o.text):]
+        return next(s for s in stop if found.startswith(s)) + " 12 apples" if o.finish_reason == "stop" else ""
+
+    cache, prompts, served, stopped = S.PrefixCache(), list(PROMPTS), [], []
+    for _ in range(3):
+        args = dict(max_new_tokens=12, stop=stop, return_logprobs=True, batch_size=3, **kw)
+        lean = S.generate(model, tok, prompts, prefix_cache=cache, engine="lean", **args)
+        assert_same(lean, S.generate(model, tok, prompts, engine="reference", **args))
+        served.append((cache.hits, cache.reused_tokens))
+        prompts = [prompts[o.prompt_index] + o.text + after_stop(o) for o in lean]
+        kw = {k: v for k, v in kw.items() if k != "num_samples"}
+        stopped.append(sum(o.finish_reason == "stop" for o in lean))
+    assert stopped[0] >= 2 and stopped[1] >= 1  # rows to continue in both later rounds
+    assert served[0] == (0, 0) and 0 < served[1][0] < served[2][0]
+    assert served[2][1] > sum(len(tok(p)["input_ids"]) for p in PROMPTS)  # more than the first prompts' tokens
+
+
+def test_prefix_cache_serves_the_shared_token_prefix_once():
+    from dsmath_lib.sampling.prefix import CachedRow
+
+    keys = torch.arange(10.0).view(2, 1, 5, 1)  # (layers, kv_heads, tokens, head_dim)
+    cache = S.PrefixCache()
+    cache.hold("job", CachedRow([1, 2, 3, 4, 5], keys, -keys))
+    cache.file("job", "ab")
+    assert cache.take("abX", [1, 2, 3, 9], stop=["Y"]) is None  # "ab" is not followed by a stop string
+    k, v = cache.take("abYc", [1, 2, 3, 9, 9], stop=["Y"])  # three tokens shared, then the encodings part
+    assert torch.equal(k, keys[..., :3, :]) and torch.equal(v, -keys[..., :3, :])
+    assert cache.take("abYc", [1, 2, 3, 9, 9], stop=["Y"]) is None  # a row is served once
+    cache.hold("job", CachedRow([1, 2, 3], keys[..., :3, :], keys[..., :3, :]))
+    cache.file("job", "ab")
+    assert cache.take("abY", [1, 2, 3], stop=["Y"])[0].shape[-2] == 2  # the last token is always computed
+    small = S.PrefixCache(max_bytes=keys.nbytes)  # keys and values together do not fit
+    small.hold("job", CachedRow([1, 2, 3, 4, 5], keys, keys))
+    small.file("job", "ab")
+    assert small.rows == {} and small.nbytes == 0
 
 
 def test_stop_triggers_are_the_tokens_that_can_end_a_stop_string(tok):

@@ -120,19 +120,23 @@ def checkpoint_digest(path: str | Path) -> str:
 
 
 def model_generate_fn(model, tokenizer, *, max_new_tokens: int, temperature: float, top_p: float = 1.0,
-                      batch_size: int = 64, seed: int = 0, progress: bool = True) -> GenerateFn:
+                      batch_size: int = 64, seed: int = 0, progress: bool = True,
+                      reuse_prefixes: bool = False) -> GenerateFn:
     """sampling.generate as prompting's `generate_fn(prompts, stop) -> list[str]`.
 
     Each call uses the next seed (seed, seed + 1, ...), so the rounds of tool-integrated prompting do not
-    replay one random stream; temperature 0 is greedy and ignores the seed."""
-    from dsmath_lib.sampling import generate
+    replay one random stream; temperature 0 is greedy and ignores the seed. reuse_prefixes (tool-integrated
+    prompting): one sampling.PrefixCache across the calls, so a round continues the rows that stopped at a
+    closing code block from their keys and values instead of prefilling the whole context again."""
+    from dsmath_lib.sampling import PrefixCache, generate
 
     calls = itertools.count()
+    cache = PrefixCache() if reuse_prefixes else None
 
     def generate_fn(prompts: list[str], stop: list[str]) -> list[str]:
         completions = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
                                top_p=top_p, stop=stop, seed=seed + next(calls), batch_size=batch_size,
-                               progress=progress)
+                               progress=progress, prefix_cache=cache)
         return [c.text for c in completions]
 
     return generate_fn

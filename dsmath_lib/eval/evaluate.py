@@ -216,7 +216,8 @@ def _unit_fn(unit: Unit, spec: EvalSpec, source: _Model, name: str, progress: bo
     def generate_fn(temperature: float) -> GenerateFn:
         model, tokenizer = source.get()
         return model_generate_fn(model, tokenizer, max_new_tokens=s.max_new_tokens, temperature=temperature,
-                                 top_p=s.top_p, batch_size=s.batch_size, seed=spec.seed, progress=progress)
+                                 top_p=s.top_p, batch_size=s.batch_size, seed=spec.seed, progress=progress,
+                                 reuse_prefixes=unit.mode == "tool-chat")
 
     if unit.mode == CODE:
         return lambda: _code_records(spec.code_tasks, generate_fn(0.0), cfg, name, progress)

@@ -7,7 +7,8 @@
     generate(..., engine="reference")                # the plain loop over the HF forward, for checking
 
 Modules: decoding (what both engines share: records, padding, the random stream, stops), lean and reference
-(the two engines); this file is the entry point, `generate`.
+(the two engines), prefix (keys and values kept between calls, for the tool loop); this file is the entry
+point, `generate`.
 
 Our own decode loop rather than `model.generate`, so that the loop is visible and small. Both engines
 LEFT-pad prompts so every row's next token sits in the last column, mask the padding, and count
@@ -51,6 +52,7 @@ from tqdm.auto import tqdm
 from dsmath_lib.sampling.decoding import (Completion, Decoding, draw, eos_ids, find_stop, left_pad, never_sampled,
                                           pick_next, position_ids, row_seeds, row_uniforms, stop_triggers)
 from dsmath_lib.sampling.lean import LEAN_ARCHITECTURES, lean_batch, lean_supported
+from dsmath_lib.sampling.prefix import PrefixCache
 from dsmath_lib.sampling.reference import reference_batch
 
 # Rows per batch, measured with bench/bench_sampler.py (tiny-s, 64 prompts x 8 samples, 96 tokens, one
@@ -58,9 +60,9 @@ from dsmath_lib.sampling.reference import reference_batch
 # 128, 256 and 512 rows; past 256 the cache outgrows what the memory system serves well.
 DEFAULT_BATCH_SIZE = 256
 
-__all__ = ["DEFAULT_BATCH_SIZE", "LEAN_ARCHITECTURES", "Completion", "Decoding", "draw", "find_stop", "generate",
-           "lean_supported", "left_pad", "never_sampled", "pick_next", "position_ids", "row_seeds", "row_uniforms",
-           "stop_triggers"]
+__all__ = ["DEFAULT_BATCH_SIZE", "LEAN_ARCHITECTURES", "Completion", "Decoding", "PrefixCache", "draw", "find_stop",
+           "generate", "lean_supported", "left_pad", "never_sampled", "pick_next", "position_ids", "row_seeds",
+           "row_uniforms", "stop_triggers"]
 
 
 def _to_completion(tokenizer, token_ids, logps, why, stop, prompt_index, sample_index) -> Completion:
@@ -110,6 +112,7 @@ def generate(
     progress: bool = False,
     return_logprobs: bool = False,
     engine: str = "auto",
+    prefix_cache: PrefixCache | None = None,
 ) -> list[Completion]:
     """Sample `num_samples` continuations of every prompt; a flat list grouped per prompt.
 
@@ -119,6 +122,9 @@ def generate(
     a stop string, or after max_new_tokens; the batch ends when every row has stopped. <|pad|> and
     <|bos|> are never sampled (see never_sampled). engine: "auto" (lean where supported), "lean" or
     "reference" (see the module docstring); the random stream is the same for all of them.
+    prefix_cache: keys and values kept between calls (sampling.prefix, the tool loop): a prompt that continues
+    a row of the previous call after its stop string reuses them, and this call's stopped rows are kept for
+    the next. The lean engine only; the reference engine neither reads nor fills it.
     """
     if not prompts or num_samples < 1:
         return []
@@ -139,6 +145,11 @@ def generate(
     d = _decoding(model, tokenizer, batch_fn, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                   stop=stop)
     seeds = row_seeds(seed, len(jobs)) if temperature > 0 else None  # indexed by output row
+    cache = prefix_cache if batch_fn is lean_batch else None
+    reused = None
+    if cache is not None:  # take this call's prefixes, then drop what it did not claim
+        reused = [cache.take(p, e, stop) for p, e in zip(prompts, encoded)]
+        cache.clear()
     raw = []  # (prompt i, sample j, token ids, logprobs, finish reason), in sorted order
     was_training = model.training
     model.eval()
@@ -148,7 +159,9 @@ def generate(
                 batch = jobs[start : start + batch_size]
                 uniforms = None if seeds is None else row_uniforms(
                     [seeds[i * num_samples + j] for i, j in batch], max_new_tokens).to(d.eos.device)
-                outs = batch_fn(model, tokenizer, [encoded[i] for i, _ in batch], d, uniforms)
+                reuse = {} if cache is None else {"prefixes": [reused[i] for i, _ in batch],
+                                                  "keep": cache.keeper([i * num_samples + j for i, j in batch])}
+                outs = batch_fn(model, tokenizer, [encoded[i] for i, _ in batch], d, uniforms, **reuse)
                 raw.extend((i, j, *out) for (i, j), out in zip(batch, outs))
     finally:
         model.train(was_training)
@@ -157,4 +170,6 @@ def generate(
         # cloned outside inference mode, so an RL loss can combine the logprobs with autograd tensors
         keep = logps.clone() if return_logprobs else None
         results[i * num_samples + j] = _to_completion(tokenizer, ids, keep, why, stop, i, j)
+        if cache is not None:
+            cache.file(i * num_samples + j, prompts[i] + results[i * num_samples + j].text)
     return results

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from dsmath_lib.sampling.decoding import Decoding, find_stop, left_pad, pick_next
+from dsmath_lib.sampling.prefix import CachedRow
 
 # One block layout; Qwen2's q/k/v biases live inside the nn.Linear modules the lean engine calls.
 LEAN_ARCHITECTURES = ("LlamaForCausalLM", "Qwen2ForCausalLM")
@@ -150,18 +151,29 @@ def _prefill_chunks(lengths: Sequence[int], budget: int = 512) -> list[tuple[int
     return chunks + [(lo, len(lengths))]
 
 
-def _prefill_attend(cache: LeanCache, mask, prompts: slice, layer: int, q, k, v, scale: float) -> torch.Tensor:
-    """Attention within a run of prompts (q, k, v: (u, heads, w, D); mask (u, 1, w, w) bool), by SDPA. k and
-    v fill the last w prompt columns of cache slots `prompts`; the columns before them are zeroed, padding
-    that the mask hides (0 x a zero weight, where leftover memory could hold NaN). Returns (u, w, heads * D)."""
-    u, _, w, _ = k.shape
-    col = cache.prompt_keys.shape[-2] - w
+def _prefill_attend(cache: LeanCache, mask, prompts: slice, reused: list, layer: int, q, k, v, scale: float):
+    """Attention within a run of prompts (q, k, v: (u, heads, s, D); mask (u, 1, s, w) bool), by SDPA. k and v
+    fill the last s prompt columns of cache slots `prompts`; the columns before them are zeroed, padding that
+    the mask hides (0 x a zero weight, where leftover memory could hold NaN). With reused prefixes (the
+    prefix cache: reused[i] is None or (start column, keys, values) of slot prompts.start + i, all layers)
+    the queries are the prompts' uncached tails (s <= w): each prefix is written into its columns after the
+    tails, whose left padding may overlap it, and the queries attend to the run's w columns of the cache.
+    Returns (u, s, heads * D)."""
+    u, _, s, _ = k.shape
+    col = cache.prompt_keys.shape[-2] - s
     cache.prompt_keys[layer, prompts, :, :col] = 0.0
     cache.prompt_values[layer, prompts, :, :col] = 0.0
     cache.prompt_keys[layer, prompts, :, col:] = k
     cache.prompt_values[layer, prompts, :, col:] = v
+    if any(hit is not None for hit in reused):  # some prompt of the run starts from a cached prefix
+        for slot, hit in zip(range(prompts.start, prompts.stop), reused):
+            if hit is not None:
+                start, keys, values = hit
+                cache.prompt_keys[layer, slot, :, start : start + keys.shape[-2]] = keys[layer]
+                cache.prompt_values[layer, slot, :, start : start + keys.shape[-2]] = values[layer]
+        k, v = (t[layer, prompts, :, -mask.shape[-1]:] for t in (cache.prompt_keys, cache.prompt_values))
     o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale, enable_gqa=q.shape[1] != k.shape[1])
-    return o.transpose(1, 2).reshape(u, w, -1)
+    return o.transpose(1, 2).reshape(u, s, -1)
 
 
 def _decode_attend(cache: LeanCache, live: LiveRows, step: int, mask, layer: int, q, k, v, scale: float):
@@ -232,13 +244,20 @@ def _lean_forward(model, ids, positions, attend) -> torch.Tensor:
     return model.lm_head(trunk.norm(x[:, -1]))
 
 
-def _prefill_mask(pad: torch.Tensor, width: int) -> torch.Tensor:
-    """(U, 1, W, W) bool: causal over real tokens; a padding position sees itself only, because a query
-    that sees nothing gives NaN, which would reach the cache of the layers above."""
+def _prefill_mask(pad: torch.Tensor, width: int, queries: int | None = None) -> torch.Tensor:
+    """(U, 1, Q, W) bool for Q queries in the last Q of W columns (default Q = W): causal over real tokens; a
+    padding position sees itself only, because a query that sees nothing gives NaN, which would reach the
+    cache of the layers above.
+
+    >>> _prefill_mask(torch.tensor([1]), 3, queries=2).int().tolist()  # column 0 is padding
+    [[[[0, 1, 0], [0, 1, 1]]]]
+    """
+    queries = width if queries is None else queries
     col = torch.arange(width, device=pad.device)
-    causal = col[None, :] <= col[:, None]  # (W, W): key <= query
+    query_col = col[width - queries :]
+    causal = col[None, :] <= query_col[:, None]  # (Q, W): key <= query
     real = col[None, :] >= pad[:, None]  # (U, W): the key is a real token
-    return (causal & (real[:, None, :] | (col[None, :] == col[:, None])))[:, None]
+    return (causal & (real[:, None, :] | (col[None, :] == query_col[:, None])))[:, None]
 
 
 def _decode_mask(pad: torch.Tensor, cols: int) -> torch.Tensor:
@@ -262,29 +281,48 @@ def _newly_stopped(tokenizer, tokens, rows, out_ids, step: int, d: Decoding, rea
     return done
 
 
-def _lean_prefill(model, cache: LeanCache, distinct: list[list[int]], d: Decoding) -> torch.Tensor:
+def _lean_prefill(model, cache: LeanCache, distinct: list[list[int]], d: Decoding,
+                  reused: list[tuple[torch.Tensor, torch.Tensor] | None]) -> torch.Tensor:
     """Logits (U, V) for the first new token of each distinct prompt (lengths ascending), prefilled once, in
-    runs of similar length (_prefill_chunks), into the prompt columns of the cache."""
-    device, logits = model.lm_head.weight.device, []
+    runs of similar length (_prefill_chunks), into the prompt columns of the cache. reused[u]: keys and values
+    of prompt u's first tokens from the prefix cache (or None); only the tokens after them are computed."""
+    device, logits, width = model.lm_head.weight.device, [], cache.prompt_keys.shape[-2]
     for lo, hi in _prefill_chunks([len(p) for p in distinct]):
-        ids, _, pos = (t.to(device) for t in left_pad(distinct[lo:hi], d.pad_id))  # (u, w)
-        attend = partial(_prefill_attend, cache, _prefill_mask(ids.shape[1] - 1 - pos[:, -1], ids.shape[1]),
-                         slice(lo, hi))
+        skip = [0 if r is None else r[0].shape[-2] for r in reused[lo:hi]]  # tokens served by the cache
+        ids, _, pos = (t.to(device) for t in left_pad([p[n:] for p, n in zip(distinct[lo:hi], skip)], d.pad_id))
+        pos = pos + torch.tensor(skip, device=device)[:, None]  # a tail's positions continue its prefix
+        w = max(len(p) for p in distinct[lo:hi])  # the run's columns: the longest prompt, cached part included
+        pad = torch.tensor([w - len(p) for p in distinct[lo:hi]], device=device)
+        hits = [None if r is None else (width - len(p), *r) for p, r in zip(distinct[lo:hi], reused[lo:hi])]
+        attend = partial(_prefill_attend, cache, _prefill_mask(pad, w, ids.shape[1]), slice(lo, hi), hits)
         logits.append(_lean_forward(model, ids, pos, attend))
     return torch.cat(logits)
 
 
-def lean_batch(model, tokenizer, rows, d: Decoding, uniforms):
+def _kept_row(cache: LeanCache, live: LiveRows, slot: int, step: int, tokens: list[int]) -> CachedRow:
+    """The keys and values of live slot `slot` after `step` generated columns: its prompt's real columns, then
+    its own, for the prefix cache; tokens are the prompt and the generated tokens they belong to."""
+    p, pad = int(live.prompt[slot]), int(live.pad[slot])
+    keys = torch.cat([cache.prompt_keys[:, p, :, pad:], cache.keys[:, slot, :, :step]], dim=-2)
+    values = torch.cat([cache.prompt_values[:, p, :, pad:], cache.values[:, slot, :, :step]], dim=-2)
+    return CachedRow(tokens, keys, values)
+
+
+def lean_batch(model, tokenizer, rows, d: Decoding, uniforms, prefixes=None, keep=None):
     """The lean engine on one batch of prompt token lists (equal prompts adjacent, lengths ascending);
-    returns [(ids, logprobs, reason)] like _reference_batch."""
+    returns [(ids, logprobs, reason)] like _reference_batch. The prefix cache's two ends (sampling.prefix):
+    prefixes[r], keys and values of row r's first prompt tokens to reuse (or None); keep(r, CachedRow), called
+    for every row that stops at a stop string, with what it computed (keep.has_room(nbytes) is asked first)."""
     device, n = model.lm_head.weight.device, len(rows)
     index: dict[tuple[int, ...], int] = {}
     prompt = torch.tensor([index.setdefault(tuple(r), len(index)) for r in rows], device=device)  # row -> prompt
     distinct = [list(p) for p in index]
+    first_row = {int(u): r for r, u in reversed(list(enumerate(prompt.tolist())))}
+    reused = [None if prefixes is None else prefixes[first_row[u]] for u in range(len(distinct))]
     length = torch.tensor([len(p) for p in distinct], device=device)
     width = int(length.max())  # W prompt columns: each prompt right-aligned, after width - length of padding
     cache = LeanCache.empty(model, len(distinct), width, n, d.max_new_tokens)
-    logits = _lean_prefill(model, cache, distinct, d)[prompt]  # (n, V)
+    logits = _lean_prefill(model, cache, distinct, d, reused)[prompt]  # (n, V)
     live = LiveRows.of(torch.arange(n, device=device), prompt, length[prompt], (width - length)[prompt])
     out_ids = torch.zeros((n, d.max_new_tokens), dtype=torch.long, device=device)
     out_logps = torch.zeros((n, d.max_new_tokens), dtype=torch.float32, device=device)
@@ -295,8 +333,13 @@ def lean_batch(model, tokenizer, rows, d: Decoding, uniforms):
         tokens, logps = pick_next(logits, d.temperature, d.top_p, u)
         out_ids[live.row, step], out_logps[live.row, step] = tokens, logps
         done = _newly_stopped(tokenizer, tokens, live.row, out_ids, step, d, reason)
-        for r in live.row[done].tolist():
+        for s in torch.nonzero(done).flatten().tolist():
+            r = int(live.row[s])
             n_kept[r] = step + 1
+            if keep is not None and reason[r] == "stop":
+                row_bytes = 2 * cache.keys[:, 0, :, 0].nbytes * (len(rows[r]) + step)
+                if keep.has_room(row_bytes):
+                    keep(r, _kept_row(cache, live, s, step, list(rows[r]) + out_ids[r, :step].tolist()))
         if done.all() or step == d.max_new_tokens - 1:
             break
         if done.any():  # finished rows leave the batch: compute shrinks as rows stop
