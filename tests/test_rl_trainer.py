@@ -88,6 +88,16 @@ def test_rerun_resumes_where_it_stopped(straight_run, world, tok, tmp_path):
         assert torch.equal(a, b)  # the same weights as the uninterrupted run
 
 
+def test_resume_state_loads_onto_the_policys_device(tok, tmp_path, monkeypatch):
+    policy = fresh_policy(tok)
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-3)
+    T._save_state(tmp_path / "state.pt", policy, optimizer, 3, [{"step": 3}], [])
+    asked, load = {}, torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: asked.update(k) or load(*a, **k))
+    assert T._load_state(tmp_path / "state.pt", policy, optimizer) == (3, [{"step": 3}], [])
+    assert asked["map_location"] == next(policy.parameters()).device  # a GPU's state resumes on a CPU
+
+
 def train_one_step(cfg, world, tok, out, reward_fn):
     """One step of train_grpo; returns its history row and what reached `update` (batch, advantages)."""
     seen = []

@@ -12,6 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import random
 import re
 import shlex
+import subprocess
 import threading
 import time
 
@@ -80,9 +81,38 @@ def test_scoring_waits_for_every_slurm_task(tmp_path):
     worker = threading.Thread(target=finish_tasks)
     start = time.perf_counter()
     worker.start()
-    wait_for_tasks(slurm, poll_s=0.01)
+    wait_for_tasks(slurm, poll_s=0.01, job_queued=lambda job_id: True)
     assert time.perf_counter() - start >= 0.15 and slurm.get_incomplete_ranks() == []
     worker.join()
+
+
+def test_scoring_stops_waiting_when_the_slurm_job_ends_with_a_task_unfinished(tmp_path):
+    pytest.importorskip("datatrove.executor.slurm", reason="datatrove's Slurm executor does not import")
+    slurm, _ = executor_from_params("paper", tmp_path)
+    slurm.tasks = 3
+    slurm.mark_rank_as_completed(0)
+    slurm.mark_rank_as_completed(2)  # task 1 failed: it never writes its marker
+    queued = iter([True, True, False])  # squeue lists the job for two polls, then it has left the queue
+    with pytest.raises(RuntimeError, match=r"ended with tasks \[1\] of 3 unfinished.*logs"):
+        wait_for_tasks(slurm, poll_s=0.01, job_queued=lambda job_id: next(queued))
+    assert next(queued, "all asked") == "all asked"
+
+
+def test_squeue_answers_are_read_as_queued_or_gone(monkeypatch):
+    from dsmath_lib.corpus import scoring
+
+    def squeue(stdout="", stderr="", returncode=0):
+        return lambda *a, **k: subprocess.CompletedProcess(a, returncode, stdout, stderr)
+
+    monkeypatch.setattr(scoring.subprocess, "run", squeue(stdout="  123_4 cpu score u R 0:05 1 n1\n"))
+    assert scoring.slurm_job_queued(123)
+    monkeypatch.setattr(scoring.subprocess, "run", squeue(stderr="slurm_load_jobs error: Invalid job id specified",
+                                                          returncode=1))
+    assert not scoring.slurm_job_queued(123)
+    monkeypatch.setattr(scoring.subprocess, "run", squeue(stderr="Unable to contact slurm controller", returncode=1))
+    assert scoring.slurm_job_queued(123)  # cannot tell: keep waiting
+    monkeypatch.setattr(scoring.subprocess, "run", squeue())
+    assert not scoring.slurm_job_queued(123)  # listed no more (an empty answer)
 
 
 # --- datatrove: Ray ------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import time
 from pathlib import Path
 from typing import Literal, Sequence
@@ -121,12 +122,27 @@ def make_executor(kind: ExecutorKind, pipeline: list, tasks: int, workers: int, 
     raise ValueError(f"unknown executor {kind!r}: choose local, slurm or ray")
 
 
-def wait_for_tasks(runner, poll_s: float = 60.0) -> None:
+def slurm_job_queued(job_id) -> bool:
+    """Whether Slurm still lists job `job_id` (squeue); True when squeue cannot answer, so waiting goes on."""
+    try:
+        out = subprocess.run(["squeue", "-h", "-j", str(job_id)], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    if out.returncode != 0:  # a job that has left the queue is an "Invalid job id" to squeue
+        return "invalid job id" not in out.stderr.lower()
+    return bool(out.stdout.strip())
+
+
+def wait_for_tasks(runner, poll_s: float = 60.0, job_queued=slurm_job_queued) -> None:
     """Block until every task of a submitted pipeline has written its completion marker.
 
-    A failed Slurm task never writes one: the log line names the logging folder to read, and interrupting
-    and rerunning resubmits only the unfinished tasks."""
+    A failed Slurm task never writes one: once the job has left the queue (job_queued(job_id) is False) with
+    tasks unfinished, this raises, naming them and the logging folder to read; rerunning resubmits only the
+    unfinished tasks."""
     while incomplete := runner.get_incomplete_ranks():
+        if not job_queued(runner.job_id) and (incomplete := runner.get_incomplete_ranks()):
+            raise RuntimeError(f"scoring: Slurm job {runner.job_id} ended with tasks {incomplete} of "
+                               f"{runner.world_size} unfinished; their logs are in {runner.logging_dir.path}")
         log.info("scoring: %d of %d tasks unfinished (job %s, logs in %s)", len(incomplete), runner.world_size,
                  runner.job_id, runner.logging_dir.path)
         time.sleep(poll_s)

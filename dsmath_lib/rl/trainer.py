@@ -257,12 +257,13 @@ def _load_state(path: Path, policy, optimizer) -> tuple[int, list, list]:
     if not path.is_file():
         return 0, [], []
     try:
-        state = torch.load(path, weights_only=False)
+        # onto the policy's device: a state saved on a GPU resumes on a CPU and the other way round
+        state = torch.load(path, weights_only=False, map_location=next(policy.parameters()).device)
     except Exception as err:  # noqa: BLE001 - a damaged file must name itself
         raise RuntimeError(f"{path}: unreadable GRPO resume state ({err}); delete it to start over") from err
     policy.load_state_dict(state["policy"])
     optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["rng"])
+    torch.set_rng_state(state["rng"].cpu())  # the CPU generator's state, wherever the tensors went
     return state["step"], state["history"], state["evals"]
 
 
