@@ -61,8 +61,8 @@ from dsmath_lib.rl.rollout import Rollout, make_sampler, rollout, token_logprobs
 from dsmath_lib.tracking import Tracker
 
 HISTORY_FIELDS = ("step", "reward_mean", "reward_std", "accuracy", "kl", "response_length", "clip_frac",
-                  "clip_low", "clip_high", "entropy", "zero_std_share", "groups", "outputs", "advantage_abs", "rounds", "loss", "grad_norm",
-                  "rollout_s", "update_s")
+                  "clip_low", "clip_high", "entropy", "zero_std_share", "groups", "outputs", "advantage_abs", "rounds",
+                  "loss", "grad_norm", "rollout_s", "update_s")
 
 
 @dataclass
