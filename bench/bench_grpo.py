@@ -2,6 +2,7 @@
 
     python bench/bench_grpo.py                        # tiny-s, 4 questions x G 8, 128 tokens, 3 timed steps
     python bench/bench_grpo.py --steps 5 --max-len 64
+    python bench/bench_grpo.py --trl-defaults          # trl as it comes: bf16 autocast, gradient checkpointing
 
 Both trainers get the same model (a fresh `tiny-s` Llama from dsmath_lib.model.build_model with our BPE
 tokenizer trained on the embedded world), the same batch (questions x G outputs, one micro-batch, one
@@ -9,6 +10,10 @@ optimiser step per rollout, beta 0.04, the paper's variant: our preset "grpo", t
 scale_rewards "group"), the same reward (dsmath_lib.rl.rewards.outcome_rewards, the evaluation's grader) and
 the same completion length: a hook on the LM head makes <|eos|> impossible, so every output runs to
 --max-len tokens in both. The first step of each is a warm-up and is not timed.
+Both compute in float32 with no activation recomputation, as ours does: trl's GRPOConfig defaults to bf16=True
+(autocast) and gradient_checkpointing=True, and on a CPU without native bfloat16 (this VM's host reports
+torch.backends.cpu.get_cpu_capability() "AVX2" on some days, AVX-512 on others) bfloat16 matmuls are emulated,
+which is why trl's step moved 5x between runs on "the same machine". --trl-defaults runs trl as it comes.
 Each trainer runs in its own subprocess, so peak memory (resource.getrusage ru_maxrss) is its own; it is
 reported as the whole process's peak and as the growth over the process after imports and model loading.
 Prints figures; asserts nothing.
@@ -33,6 +38,17 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 
 def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+FLOAT32_LIKE_OURS = {"bf16": False, "gradient_checkpointing": False}  # trl's GRPOConfig defaults are True for both
+
+
+def torch_cpu_capability() -> str:
+    """The CPU's vector extension torch dispatches to ("AVX2", "AVX512"): bfloat16 is native only with AVX-512 BF16
+    or AMX, emulated otherwise."""
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability()
 
 
 def setup(args, workdir: Path):
@@ -110,7 +126,7 @@ def run_trl(args, path: Path, tok, questions) -> list[float]:
                      max_steps=args.steps + 1, learning_rate=1e-6, beta=0.04, loss_type="grpo", scale_rewards="group",
                      num_generations=args.group, per_device_train_batch_size=n, gradient_accumulation_steps=1,
                      max_completion_length=args.max_len, temperature=1.0, use_bias_correction_kl=False, seed=0,
-                     disable_tqdm=True)
+                     disable_tqdm=True, **({} if args.trl_defaults else FLOAT32_LIKE_OURS))
     data = Dataset.from_dict({"prompt": [chat_prompt(p.question) for p in questions],
                               "index": list(range(len(questions)))})
     clock = Clock()
@@ -132,7 +148,8 @@ def run_trl(args, path: Path, tok, questions) -> list[float]:
     assert lengths == {float(args.max_len)}, f"trl: outputs stopped early ({lengths})"
     assert len(rollout_s) == len(clock.times), f"trl generated {len(rollout_s)} times in {len(clock.times)} steps"
     print(json.dumps({"rollout_s": rollout_s[1:], "update_s": [t - r for t, r in zip(clock.times[1:], rollout_s[1:])],
-                      "threads": torch.get_num_threads()}), file=sys.stderr)
+                      "threads": torch.get_num_threads(), "bf16": cfg.bf16,
+                      "gradient_checkpointing": cfg.gradient_checkpointing}), file=sys.stderr)
     return clock.times[1:]
 
 
@@ -157,6 +174,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up step, per round")
     parser.add_argument("--rounds", type=int, default=2, help="ours, trl, ours, trl...: load on the machine hits both")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--trl-defaults", action="store_true",
+                        help="trl's own bf16 autocast and gradient checkpointing instead of float32 like ours")
     parser.add_argument("--run", choices=["ours", "trl"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -175,7 +194,9 @@ def main() -> None:
                 print(f"  {run}: steps {runs[run][-1]['step_s']} {split[-1] if split else ''}", flush=True)
     print(f"GRPO step: {args.size}, {args.questions} questions x G {args.group}, {args.max_len} tokens, "
           f"{args.rounds} rounds x {args.steps} timed steps (after 1 warm-up each), {args.threads} threads, "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {os.getloadavg()[0]:.1f}, CPU {torch_cpu_capability()}, trl " + (
+              "with its defaults (bf16 autocast, gradient checkpointing)" if args.trl_defaults
+              else "in float32 like ours"))
     summary = {}
     for run, results in runs.items():
         times = sorted(t for r in results for t in r["step_s"])
