@@ -198,7 +198,7 @@ def test_iterative_rl_replays_history_and_resets_the_reference(world, tok, sft, 
     cfg = GRPOConfig(**{**vars(CFG), "steps": 1})
     policy, ref = fresh(sft), copy.deepcopy(sft)
     prm, history, _ = M.initial_prm(sft, tok, world.train, cfg, ABL, reward_fn=parity_reward)
-    mixes, starts = [], []
+    mixes, starts, inits = [], [], []
     original_mix, original_round = M.replay_mix, M.train_grpo_ps
 
     def spy_mix(new, old, share, seed):
@@ -208,13 +208,16 @@ def test_iterative_rl_replays_history_and_resets_the_reference(world, tok, sft, 
 
     def spy_round(policy, ref, *args, **kwargs):
         starts.append(all(torch.equal(a, b) for a, b in zip(policy.parameters(), ref.parameters())))
+        inits.append(kwargs["init_checkpoint"])
         return original_round(policy, ref, *args, **kwargs)
 
     monkeypatch.setattr(M, "replay_mix", spy_mix)
     monkeypatch.setattr(M, "train_grpo_ps", spy_round)
     result = M.train_iterative(policy, ref, prm, tok, world.train, cfg, ABL, tmp_path, history,
-                               reward_fn=parity_reward, progress=False, eval_problems=world.test["synth-gsm"][:1])
+                               reward_fn=parity_reward, progress=False, eval_problems=world.test["synth-gsm"][:1],
+                               init_checkpoint="the SFT folder")
     assert len(result.rounds) == 2 and (tmp_path / "round-2" / "model").is_dir()
+    assert inits == ["the SFT folder", tmp_path / "round-1" / "model"]  # round 2 starts from round 1's policy
     (n_new, n_old, share, n_mixed), = mixes  # one refresh, before round 2
     assert share == ABL.replay_share and n_old == len(history) > 0
     assert n_mixed - n_new == round(ABL.replay_share * len(history)) == result.refreshes[0]["replayed"]

@@ -88,6 +88,35 @@ def test_rerun_resumes_where_it_stopped(straight_run, world, tok, tmp_path):
         assert torch.equal(a, b)  # the same weights as the uninterrupted run
 
 
+def test_checks_of_saved_models_are_cached_evaluations(straight_run, world, tok, tmp_path, monkeypatch):
+    """With eval_cache, the step-0 check is the cached evaluation of init_checkpoint and the last one that of the
+    saved final policy: the same numbers as the checks in memory, and a second run from the same start decodes
+    neither again (its middle check is all the evaluation decodes)."""
+    from dsmath_lib import sampling
+    from dsmath_lib.model import save_model
+
+    result, _ = straight_run
+    held_out = world.test["synth-gsm"][:2] + world.test["synth-math"][:1]
+    init, cache = save_model(fresh_policy(tok), tok, tmp_path / "init"), tmp_path / "evals"
+    decoded, generate = [], sampling.generate
+    monkeypatch.setattr(sampling, "generate", lambda model, tok, prompts, **kw: decoded.append(len(prompts))
+                        or generate(model, tok, prompts, **kw))
+
+    def run(out):
+        return T.train_grpo(fresh_policy(tok), fresh_policy(tok), tok, world.train, CFG, out, eval_problems=held_out,
+                            progress=False, reward_fn=parity_reward, eval_cache=cache, init_checkpoint=init)
+
+    first = run(tmp_path / "run")
+    assert first.evals == result.evals  # the same accuracies as the checks of the policy in memory
+    untimed = [{k: v for k, v in h.items() if not k.endswith("_s")} for h in result.history]
+    assert [{k: v for k, v in h.items() if not k.endswith("_s")} for h in first.history] == untimed
+    assert len(list(cache.glob("*.json"))) == 4  # (start, final) x 2 benchmarks; the middle check is not cached
+    decoded.clear()
+    second = run(tmp_path / "again")
+    assert second.evals == first.evals and len(list(cache.glob("*.json"))) == 4
+    assert sum(decoded) == len(held_out)  # evaluation decodes step 1's check only (rollouts sample via rl.rollout)
+
+
 def test_resume_state_loads_onto_the_policys_device(tok, tmp_path, monkeypatch):
     policy = fresh_policy(tok)
     optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-3)

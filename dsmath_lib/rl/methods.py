@@ -305,6 +305,7 @@ def train_iterative(policy, ref, prm, tokenizer, questions: Sequence[Problem], c
     and the reference reset to the policy. `ref` and `prm` are updated in place. kwargs: train_grpo's."""
     record_config(out, "Iterative GRPO+PS", abl)
     history, result = list(prm_history), IterativeResult()
+    start = kwargs.pop("init_checkpoint", None)  # round r > 1 starts from round r - 1's saved policy
     for r in range(1, abl.iterative_rounds + 1):
         if r > 1:
             new = prm_examples(policy, tokenizer, questions, cfg, abl, seed + r, reward_fn)
@@ -315,7 +316,8 @@ def train_iterative(policy, ref, prm, tokenizer, questions: Sequence[Problem], c
             history += new
             ref.load_state_dict(policy.state_dict())  # Algorithm 1: pi_ref <- pi_theta
         result.rounds.append(train_grpo_ps(policy, ref, prm, tokenizer, questions, cfg, Path(out) / f"round-{r}",
-                                           seed=seed + r - 1, reward_fn=reward_fn, **kwargs))
+                                           seed=seed + r - 1, reward_fn=reward_fn,
+                                           init_checkpoint=start if r == 1 else result.rounds[-1].path, **kwargs))
     return result
 
 

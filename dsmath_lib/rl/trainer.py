@@ -26,11 +26,12 @@ Logged per step (history and tracker): reward mean/std, accuracy (share of corre
 the k3 KL to the reference, response length, clip fractions, the policy's mean token entropy on its samples,
 the share of groups with all-equal rewards, the outputs trained on, the mean |advantage| per token (the
 coefficient's size: an update_fn may report its own, as PPO's GAE does), and rollout / update seconds.
-Every `eval_every` steps (and at step 0): greedy chat-CoT accuracy on `eval_problems` (eval.evaluate on the
-policy in memory: the code and records notebook 07 measures with, without the disk cache), then a resumable
-state (policy, optimiser, history, RNG) written atomically to out/resume; a rerun with the same `out` resumes
-from it. The final policy goes to out/model (card stage "rl"), history and evaluations to out/history.json,
-the resolved config to out/config.json.
+Every `eval_every` steps (and at step 0): greedy chat-CoT accuracy on `eval_problems` (eval.evaluate, the code
+and records notebook 07 measures with: on the policy in memory, except that with `eval_cache` the step-0 check
+is the cached evaluation of the checkpoint the policy was loaded from and the last one that of the saved final
+policy), then a resumable state (policy, optimiser, history, RNG) written atomically to out/resume; a rerun
+with the same `out` resumes from it. The final policy goes to out/model (card stage "rl"), history and
+evaluations to out/history.json, the resolved config to out/config.json.
 
 Departures from the paper at small scale (the values are the params file's, the code is the paper's): G,
 the batch, the max length and the step count are far smaller; a 1M-parameter model needs a policy LR well
@@ -227,15 +228,18 @@ def policy_spec(problems: Sequence[Problem], max_new_tokens: int, batch_size: in
 
 
 def evaluate_policy(policy, tokenizer, problems: Sequence[Problem], max_new_tokens: int, batch_size: int = 64,
-                    eval_cfg: EvalConfig | None = None) -> dict:
-    """Greedy zero-shot chat-CoT accuracy, overall and per benchmark: eval.evaluate of policy_spec on the policy
-    in memory (notebook 07's top-1 measure, the same code and records, without the disk cache); eval_cfg gives
-    the sandbox and grading limits (default: EvalConfig's)."""
+                    eval_cfg: EvalConfig | None = None, checkpoint: str | Path | None = None,
+                    cache_dir: str | Path | None = None) -> dict:
+    """Greedy zero-shot chat-CoT accuracy, overall and per benchmark: eval.evaluate of policy_spec (notebook 07's
+    top-1 measure, the same code and records); eval_cfg gives the sandbox and grading limits (default:
+    EvalConfig's). With `checkpoint`, a saved copy of `policy`, and `cache_dir`, it is the cached evaluation of
+    that checkpoint (decoded only if no stage has decoded it with these settings); else the policy in memory."""
     from dsmath_lib.eval.evaluate import evaluate
 
     spec = policy_spec(problems, max_new_tokens, batch_size, eval_cfg)
     benchmarks = spec.benchmarks
-    records = evaluate((policy, tokenizer), spec, name="policy")
+    model = checkpoint if checkpoint is not None and cache_dir is not None else (policy, tokenizer)
+    records = evaluate(model, spec, cache_dir=cache_dir, name="policy")
     result = {"accuracy": sum(r.correct for r in records) / len(records)}
     for name in sorted(benchmarks):
         hits = [r.correct for r in records if r.benchmark == name]
@@ -280,11 +284,15 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
                eval_problems: Sequence[Problem] = (), tracker: Tracker | None = None, seed: int = 0,
                progress: bool = True, reward_fn: RewardFn | None = None,
                eval_cfg: EvalConfig | None = None, *, collect_fn=None, advantage_fn=None, update_fn=None,
-               card: dict | None = None) -> GRPOResult:
+               card: dict | None = None, eval_cache: str | Path | None = None,
+               init_checkpoint: str | Path | None = None) -> GRPOResult:
     """Train `policy` with GRPO on `questions` (ref: the frozen reference model); resumable in `out`.
 
     reward_fn(texts, problems) -> rewards replaces the outcome reward (None: the grader, as in the paper);
     accuracy is always the grader's. eval_cfg: the held-out checks' grading limits (params.eval).
+    eval_cache (the evaluation cache folder): the step-0 check evaluates `init_checkpoint`, the checkpoint
+    `policy` was loaded from, and the last check the saved final policy, through the cache, so neither is
+    decoded again where another stage (04, another method's run, 06's final scores) evaluates the same model.
 
     The paradigm's three parts (paper Table 10) can be swapped, each None for GRPO's own (rl.methods uses them):
     collect_fn(sample, step) -> (Rollout, rewards (B, G), stats), the data source (default `collect`);
@@ -303,17 +311,18 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
     ref.eval().requires_grad_(False)
     sample = make_sampler(cfg.rollout_engine, policy, tokenizer, cfg.rollout_batch_size, out)
 
-    def evaluate(step: int) -> None:
+    def evaluate(step: int, checkpoint: str | Path | None = None) -> None:
         if eval_problems:
             evals.append({"step": step, **evaluate_policy(policy, tokenizer, eval_problems, cfg.max_new_tokens,
-                                                          cfg.rollout_batch_size, eval_cfg)})
+                                                          cfg.rollout_batch_size, eval_cfg, checkpoint, eval_cache)})
             tracker.log({f"eval/{k}": v for k, v in evals[-1].items() if k != "step"}, step=step)
 
     if start == 0 and not evals:
-        evaluate(0)
+        evaluate(0, init_checkpoint)
     card = {"name": out.name, "notebook": "05_grpo", "stage": "rl", "description": f"GRPO ({cfg.variant}), "
             f"{n_steps} steps of {cfg.questions_per_step} x G={cfg.group_size}"} | (card or {})
     bar = tqdm(total=n_steps, initial=start, desc=card["description"].split(",")[0], disable=not progress)
+    path = None  # out/model, once the final policy is saved
     for step in range(start, n_steps):
         t0 = time.perf_counter()
         batch, rewards, row = (collect_fn(sample, step) if collect_fn else
@@ -332,9 +341,11 @@ def train_grpo(policy, ref, tokenizer, questions: Sequence[Problem], cfg: GRPOCo
         bar.update(1)
         bar.set_postfix(reward=f"{row['reward_mean']:.3f}", kl=f"{row.get('kl', 0):.4f}")
         if (step + 1) % cfg.eval_every == 0 or step + 1 == n_steps:
-            evaluate(step + 1)
+            if step + 1 == n_steps:  # the final policy is saved first: its check is the saved model's evaluation
+                path = save_model(policy, tokenizer, out / "model", card=card)
+            evaluate(step + 1, path)
             _save_state(state_path, policy, optimizer, step + 1, history, evals)
     bar.close()
-    path = save_model(policy, tokenizer, out / "model", card=card)
+    path = path or save_model(policy, tokenizer, out / "model", card=card)  # a finished run met again
     (out / "history.json").write_text(json.dumps({"history": history, "evals": evals}, indent=1) + "\n")
     return GRPOResult(policy, history, evals, path)
