@@ -151,13 +151,14 @@ def _prefill_chunks(lengths: Sequence[int], budget: int = 512) -> list[tuple[int
     return chunks + [(lo, len(lengths))]
 
 
-def _prefill_attend(cache: LeanCache, mask, prompts: slice, reused: list, layer: int, q, k, v, scale: float):
+def _prefill_attend(cache: LeanCache, mask, prompts: slice, reused: list | None, layer: int, q, k, v, scale: float):
     """Attention within a run of prompts (q, k, v: (u, heads, s, D); mask (u, 1, s, w) bool), by SDPA. k and v
     fill the last s prompt columns of cache slots `prompts`; the columns before them are zeroed, padding that
-    the mask hides (0 x a zero weight, where leftover memory could hold NaN). With reused prefixes (the
-    prefix cache: reused[i] is None or (start column, keys, values) of slot prompts.start + i, all layers)
-    the queries are the prompts' uncached tails (s <= w): each prefix is written into its columns after the
-    tails, whose left padding may overlap it, and the queries attend to the run's w columns of the cache.
+    the mask hides (0 x a zero weight, where leftover memory could hold NaN). With reused prefixes (the prefix
+    cache; None when it serves none of the run: reused[i] is None or (start column, keys, values) of slot
+    prompts.start + i, all layers) the queries are the prompts' uncached tails (s <= w): each prefix is written
+    into its columns after the tails, whose left padding may overlap it, and the queries attend to the run's
+    w columns of the cache.
     Returns (u, s, heads * D)."""
     u, _, s, _ = k.shape
     col = cache.prompt_keys.shape[-2] - s
@@ -165,7 +166,7 @@ def _prefill_attend(cache: LeanCache, mask, prompts: slice, reused: list, layer:
     cache.prompt_values[layer, prompts, :, :col] = 0.0
     cache.prompt_keys[layer, prompts, :, col:] = k
     cache.prompt_values[layer, prompts, :, col:] = v
-    if any(hit is not None for hit in reused):  # some prompt of the run starts from a cached prefix
+    if reused is not None:  # some prompt of the run starts from a cached prefix
         for slot, hit in zip(range(prompts.start, prompts.stop), reused):
             if hit is not None:
                 start, keys, values = hit
@@ -293,7 +294,9 @@ def _lean_prefill(model, cache: LeanCache, distinct: list[list[int]], d: Decodin
         pos = pos + torch.tensor(skip, device=device)[:, None]  # a tail's positions continue its prefix
         w = max(len(p) for p in distinct[lo:hi])  # the run's columns: the longest prompt, cached part included
         pad = torch.tensor([w - len(p) for p in distinct[lo:hi]], device=device)
-        hits = [None if r is None else (width - len(p), *r) for p, r in zip(distinct[lo:hi], reused[lo:hi])]
+        hits = None  # (start column, keys, values) per prompt of the run, when the cache serves any of them
+        if any(r is not None for r in reused[lo:hi]):
+            hits = [None if r is None else (width - len(p), *r) for p, r in zip(distinct[lo:hi], reused[lo:hi])]
         attend = partial(_prefill_attend, cache, _prefill_mask(pad, w, ids.shape[1]), slice(lo, hi), hits)
         logits.append(_lean_forward(model, ids, pos, attend))
     return torch.cat(logits)
@@ -317,8 +320,10 @@ def lean_batch(model, tokenizer, rows, d: Decoding, uniforms, prefixes=None, kee
     index: dict[tuple[int, ...], int] = {}
     prompt = torch.tensor([index.setdefault(tuple(r), len(index)) for r in rows], device=device)  # row -> prompt
     distinct = [list(p) for p in index]
-    first_row = {int(u): r for r, u in reversed(list(enumerate(prompt.tolist())))}
-    reused = [None if prefixes is None else prefixes[first_row[u]] for u in range(len(distinct))]
+    reused = [None] * len(distinct)  # each distinct prompt's prefix from the cache: its first row's
+    if prefixes is not None:
+        for r, u in reversed(list(enumerate(prompt.tolist()))):
+            reused[u] = prefixes[r]
     length = torch.tensor([len(p) for p in distinct], device=device)
     width = int(length.max())  # W prompt columns: each prompt right-aligned, after width - length of padding
     cache = LeanCache.empty(model, len(distinct), width, n, d.max_new_tokens)
