@@ -89,6 +89,7 @@ class MiningConfig:
     pool_source: Literal["synth", "files", "hub"] = "synth"  # synth: the generated crawl; files/hub: real pages
     crawl_pages: int = 20_000  # pages of the synthetic crawl (paper: a 40B-page deduplicated Common Crawl pool)
     tutor_reply_share: float = 0.4  # world knob: share of forum math threads with a seed-style tutor reply
+    worksheet_share: float = 0.0  # world knob: share of lesson pages laid out as "Question: / Answer:" worksheets
     planted_per_benchmark: int = 20  # test questions per benchmark planted in the crawl (verbatim + paraphrased)
     pool_files: list[str] = field(default_factory=list)  # pool_source files: WET/WARC/JSONL paths or globs
     seed_files: list[str] = field(default_factory=list)  # pool_source files: seed pages (OpenWebMath-like JSONL)
@@ -140,6 +141,12 @@ class EvalConfig:
     # model.pretrained, which is checkpoints/init already (load_params refuses it)
 
 
+# the base model's mix (paper §2.3: 56% DeepSeekMath Corpus, 4% AlgebraicStack, 10% arXiv, 20% GitHub code, 10%
+# Common Crawl natural language), in the corpus names of notebook 03; the world has no AlgebraicStack (math in
+# code), so its 4% goes to the math corpus
+BASE_MIX = {"final": 0.60, "python": 0.20, "arxiv": 0.10, "general": 0.10}
+
+
 @dataclass
 class PretrainConfig:
     """Pretraining on token mixtures (dsmath_lib.train; notebooks 02 and 03: paper Tables 1 and 6-8).
@@ -152,6 +159,8 @@ class PretrainConfig:
     # from the untrained model of their seed
     math_tokens: int = 150_000_000_000  # tokens of the math stage of every run (paper Tables 1, 6-8: 150B)
     first_stage_tokens: int = 400_000_000_000  # general or code stage before math, and the code share of the mix (paper: 400B)
+    base_tokens: int = 0  # the study's base model (notebook 03, pretraining.base_arm): the code stage continued for
+    # this many tokens of BASE_MIX, as DeepSeekMath-Base continues DeepSeek-Coder-Base (paper: 500B); 0 = the best arm
     batch_size: int = 512  # sequences of model.context_length per optimiser step (paper 1.3B runs: not given)
     micro_batch_size: int = 8  # sequences per forward/backward on one process; the rest is gradient accumulation
     lr: float = 0.0  # peak learning rate; 0 = the model size's derived LR (dsmath_lib.model.ModelSize.lr)

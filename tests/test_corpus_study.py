@@ -14,6 +14,7 @@ from dsmath_lib.corpus.inputs import (build_corpora, load_benchmarks, load_input
 from dsmath_lib.corpus.measure import (check_exact_copies_removed, decontaminate_corpora, iteration_table,
                                        paper_comparison, planted_outcomes, recall_precision_figure,
                                        score_histogram_figure, summary_sentence)
+from dsmath_lib.problem import Problem
 from dsmath_lib.synth.crawl import make_crawl
 from dsmath_lib.webdata import WebPage, write_wet
 
@@ -43,6 +44,26 @@ def test_tutor_reply_share_governs_forum_threads():
     assert make_crawl(300, seed=1).pages == make_crawl(300, seed=1, tutor_reply_share=0.4).pages
     with pytest.raises(ValueError, match="tutor_reply_share"):
         make_crawl(100, tutor_reply_share=1.5)
+
+
+def test_worksheet_share_lays_out_lessons_as_question_answer_pairs_and_changes_nothing_else():
+    from dsmath_lib.eval.prompting import few_shot_prompt
+
+    plain, half = make_crawl(1500, seed=0), make_crawl(1500, seed=0, worksheet_share=0.5)
+    changed = [(a, b) for a, b in zip(plain.pages, half.pages) if a.text != b.text]
+    lessons = sum(p.kind == "exposition" for p in plain.pages)
+    assert all(a.url == b.url and a.kind == b.kind == "exposition" for a, b in changed)
+    assert 0.35 * lessons < len(changed) < 0.65 * lessons  # duplicates of a changed lesson change with it
+    assert [p.url for p in plain.pages] == [p.url for p in half.pages] and plain.seed_urls == half.seed_urls
+    # a worksheet pair reads as the few-shot prompt writes a shot: the same question and solution lines
+    page = changed[0][1].text
+    question = page.split("\n")[2].removeprefix("Question: ")
+    answer = page.split("\nAnswer: ", 1)[1].split("\n\n", 1)[0]
+    shot = few_shot_prompt("?", [Problem("s", "b", question, answer, "", "numeric")])
+    assert shot.split("\n\n")[0] in page and answer.split("\n")[-1].startswith("The answer is ")
+    assert make_crawl(300, seed=1).pages == make_crawl(300, seed=1, worksheet_share=0.0).pages
+    with pytest.raises(ValueError, match="worksheet_share"):
+        make_crawl(100, worksheet_share=-0.1)
 
 
 def test_inputs_plant_test_questions_and_index_them(run):

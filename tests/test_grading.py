@@ -8,8 +8,8 @@ import time
 import pytest
 
 from dsmath_lib.data import load_benchmark
-from dsmath_lib.eval.grading import (SymbolicChecker, extract_answer, fast_equiv, grade_many, is_equiv,
-                                     normalize_answer, to_number)
+from dsmath_lib.eval.grading import (SymbolicChecker, extract_answer, fast_equiv, first_answer_line, grade_many,
+                                     is_equiv, normalize_answer, to_number)
 from dsmath_lib.problem import last_boxed
 
 HANGS_SYMPY = "9^{9^{9^{9}}}"  # math-verify tries to evaluate this tower and does not come back
@@ -188,3 +188,14 @@ def test_every_math_test_answer_is_extracted(shared_data):
     preds = [extract_answer(p.solution, "latex") for p in problems]
     assert all(preds)
     assert all(grade_many(preds, [p.answer for p in problems], workers=2, progress=False))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a\nThe answer is 3.\nExample 2.\nThe answer is 4.", "a\nThe answer is 3."),
+    ("x = 2\nThe answer is \\boxed{2}.\nmore", "x = 2\nThe answer is \\boxed{2}."),
+    ("\\boxed{5} then\nthe answer is 6", "\\boxed{5} then"),
+    ("no answer here\n2 + 2 = 4", "no answer here\n2 + 2 = 4"),
+    ("The answer is 7", "The answer is 7"),
+])
+def test_first_answer_line(text, expected):
+    assert first_answer_line(text) == expected

@@ -42,6 +42,21 @@ def test_arms_share_runs_between_notebooks():
     assert all(a.paper_row in TABLE1 for a in corpus if a.paper_row)
 
 
+def test_the_base_model_continues_the_code_stage_on_the_papers_mix():
+    """DeepSeekMath-Base's analogue: 03's code stage (the same run as "code, then math"'s first) continued for
+    base_tokens, split 60 / 20 / 10 / 10 over the math corpus, code, arXiv and general prose; none at 0."""
+    from dsmath_lib.config import BASE_MIX
+
+    assert pretraining.base_arm(CFG) is None  # base_tokens 0: the best staging arm is the base
+    base = pretraining.base_arm(dataclasses.replace(CFG, base_tokens=10_001))
+    code_then_math = pretraining.arms_by_key(pretraining.staging_arms(CFG))["code_then_math"]
+    assert base.stages[0] == code_then_math.stages[0] and base.seeds == (0,) and base.key == "base"
+    mix = dict(base.stages[1].sources)
+    assert base.stages[1].tokens == 10_001 and list(mix) == list(BASE_MIX) == ["final", "python", "arxiv", "general"]
+    assert mix == {"final": 6_001, "python": 2_000, "arxiv": 1_000, "general": 1_000}
+    assert abs(sum(BASE_MIX.values()) - 1) < 1e-9
+
+
 @pytest.mark.parametrize("module", [pretraining.arms, pretraining.scores, pretraining.findings])
 def test_docstring_examples(module):
     result = doctest.testmod(module)

@@ -39,6 +39,17 @@ def test_few_shot_cot():
         solve([problem(0)], model, "cot-fewshot")
 
 
+def test_few_shot_cot_reads_the_first_answer_only():
+    """A base model that goes on to make up another worked example after its answer is graded on its own
+    answer, not on the made-up one's; chat CoT still reads the last answer."""
+    rambling = " 6 * 7 = 42.\nTherefore the answer is $42$.\nExample 2. What is 1 + 1?\nThe answer is 2."
+    model = ScriptedModel(lambda p, _: rambling)
+    (attempt,) = solve([problem(0)], model, "cot-fewshot", shots=[problem(100, "1")])
+    assert attempt.answer == "42" and attempt.output == " 6 * 7 = 42.\nTherefore the answer is $42$."
+    (chat,) = solve([problem(0)], model, "cot-chat")
+    assert chat.answer == "2" and chat.output == rambling
+
+
 def test_zero_shot_chat_cot_has_no_system_prompt_and_reads_the_box():
     model = ScriptedModel(lambda p, _: "So it is \\boxed{\\frac{1}{2}}." + EOS)  # a stop left in is removed
     (attempt,) = solve([problem(0, "\\frac{1}{2}", "latex")], model, "cot-chat")

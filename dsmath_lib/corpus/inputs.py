@@ -129,6 +129,7 @@ def load_inputs(params: Params) -> MiningInputs:
         from dsmath_lib.synth.crawl import MATH_KINDS, make_crawl
 
         crawl = make_crawl(cfg.crawl_pages, seed=params.world.seed, tutor_reply_share=cfg.tutor_reply_share,
+                           worksheet_share=cfg.worksheet_share,
                            planted_texts=planted_questions(problems, cfg.planted_per_benchmark),
                            test_questions=[p.question for probs in problems.values() for p in probs],
                            world=params.world)

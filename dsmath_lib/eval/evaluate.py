@@ -60,7 +60,7 @@ from dsmath_lib.problem import Problem
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 1  # bump when prompting, extraction, grading or the record change in a way the key cannot see
+SCHEMA = 2  # bump when prompting, extraction, grading or the record change in a way the key cannot see
 SANDBOXED = ("pot", "tool-chat", CODE)  # modes whose answers depend on the sandbox's limits
 
 

@@ -63,6 +63,29 @@ def _clean_span(span: str) -> str:
     return re.sub(r"\.$", "", span).strip()
 
 
+def first_answer_line(text: str) -> str:
+    """The text up to the end of its first line that states an answer (a \\boxed{} or "the answer is"), or all
+    of it when no line does.
+
+    How a few-shot completion is read: the shots show one worked answer per question, so what a base model
+    writes after its first answer (another "Example 2. ..." it makes up, as a model trained only on pages of
+    worked examples does) answers other questions and is not graded. A real base model usually stops there
+    at the shots' "\\nQuestion:" anyway.
+
+    >>> first_answer_line(" 2 + 3 = 5\\nTherefore the answer is $5$.\\nExample 2. What is 1 + 1?\\nThe answer is 2.")
+    ' 2 + 3 = 5\\nTherefore the answer is $5$.'
+    >>> first_answer_line("x = 4\\nso x is 4")
+    'x = 4\\nso x is 4'
+    """
+    hit = _ANSWER_IS.search(text)
+    boxed = text.find("\\boxed")
+    starts = [i for i in (hit.start() if hit else -1, boxed) if i >= 0]
+    if not starts:
+        return text
+    end = text.find("\n", min(starts))
+    return text if end < 0 else text[:end]
+
+
 def extract_answer(text: str | None, kind: str = "latex") -> str | None:
     """The final answer in a model output, or None when there is none.
 

@@ -9,7 +9,8 @@ The model is any callable `generate_fn(prompts: list[str], stop: list[str]) -> l
 continuation per prompt, without the stop string that ended it (dsmath_lib.sampling.generate wrapped in a
 lambda at tiny scale, vLLM at gpu scale, a scripted fake in the tests). Modes:
 - "cot-fewshot" (base models, paper Table 2): `shots` worked examples "Question: ...\\nAnswer: ..." from a
-  train split, then "Question: <q>\\nAnswer:"; generation stops at the next "\\nQuestion:".
+  train split, then "Question: <q>\\nAnswer:"; generation stops at the next "\\nQuestion:", and the
+  completion is read up to its first answer line (grading.first_answer_line).
 - "cot-chat" (instruction models, docs/PAPER.md §7): <|user|>question\\n+COT_SUFFIX<|assistant|>, no system
   prompt; the answer is the last \\boxed{} (or "The answer is").
 - "pot": the model writes a program (few-shot "Question/Program" when shots are given, else chat with
@@ -32,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dsmath_lib.chat import CODE, CODE_END, COT_SUFFIX, EOS, POT_SUFFIX, TOOL_SUFFIX, chat_prompt, output_block
-from dsmath_lib.eval.grading import DEFAULT_TIMEOUT_S, extract_answer, grade_many
+from dsmath_lib.eval.grading import DEFAULT_TIMEOUT_S, extract_answer, first_answer_line, grade_many
 from dsmath_lib.eval.sandbox import SandboxResult, run_many
 from dsmath_lib.problem import Problem
 
@@ -203,6 +204,8 @@ def solve(problems: Sequence[Problem], generate_fn: GenerateFn, mode: str, shots
     else:
         stop = FEW_SHOT_STOP if fewshot else [EOS]
         outputs = [_strip_stop(o, stop) for o in generate_fn(prompts, stop)]
+    if mode == "cot-fewshot":
+        outputs = [first_answer_line(o) for o in outputs]  # what follows answers questions nobody asked
     if mode == "pot":
         results = run_many([extract_program(o) for o in outputs], timeout_s=timeout_s, workers=workers,
                            progress=len(outputs) > 20)

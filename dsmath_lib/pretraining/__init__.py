@@ -22,14 +22,14 @@ first stage no longer than the math stage (the paper's 400B : 150B would triple 
 parameter model from scratch instead of 1.3B, our world's corpora and benchmarks instead of the web's.
 """
 
-from dsmath_lib.pretraining.arms import Arm, Stage, arms_by_key, corpus_arms, staging_arms
+from dsmath_lib.pretraining.arms import Arm, Stage, arms_by_key, base_arm, corpus_arms, staging_arms
 from dsmath_lib.pretraining.findings import VERDICT_WORDS, Finding, findings_conclusion, judge, publish_base
 from dsmath_lib.pretraining.runs import (corpus_sizes, curve_checkpoints, init_checkpoint, pack_corpora, run_arms,
                                          stage_spec, warm_start)
 from dsmath_lib.pretraining.scores import (SCORE_COLUMNS, curve_table, mean_of, measure_name, paired_difference,
                                            plot_curves, results_table, score_curves, score_runs, seed_table)
 
-__all__ = ["Arm", "Stage", "arms_by_key", "corpus_arms", "staging_arms", "VERDICT_WORDS", "Finding",
+__all__ = ["Arm", "Stage", "arms_by_key", "base_arm", "corpus_arms", "staging_arms", "VERDICT_WORDS", "Finding",
            "findings_conclusion", "judge", "publish_base", "corpus_sizes", "curve_checkpoints", "init_checkpoint",
            "pack_corpora", "run_arms", "stage_spec", "warm_start", "SCORE_COLUMNS", "curve_table", "mean_of",
            "measure_name", "paired_difference", "plot_curves", "results_table", "score_curves", "score_runs",

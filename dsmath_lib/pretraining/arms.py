@@ -3,12 +3,14 @@
     from dsmath_lib.pretraining import corpus_arms, staging_arms, arms_by_key
     arms = corpus_arms(params.pretrain)      # Table 1 (notebook 02); staging_arms(...) for Tables 6-8 (03)
     arm = arms_by_key(arms)                  # arm["final"].name: notebooks pick arms by key, never by position
+    base = base_arm(params.pretrain)         # the study's base model (DeepSeekMath-Base analogue), or None
 
 An arm is a list of stages; a stage is (corpus name, tokens) pairs mixed by tokens. Pure data: running the
 arms is pretraining.runs, scoring them pretraining.scores.
 
 Departures from the paper at small scale: the token budgets (cfg.math_tokens, cfg.first_stage_tokens) are
-~10^5-10^6 tokens instead of 150B / 400B, and the first stage is no longer than the math stage.
+~10^5-10^6 tokens instead of 150B / 400B, and the first stage is no longer than the math stage; the base
+model's run (cfg.base_tokens, paper: 500B) is a few million.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dsmath_lib.config import PretrainConfig
+from dsmath_lib.config import BASE_MIX, PretrainConfig
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,22 @@ def staging_arms(cfg: PretrainConfig) -> list[Arm]:
             Arm("code + math mixed", (Stage((("python", first), ("final", math))),),
                 "One stage: Code 400B + Math 150B", rest, "code_math_mixed"),
             Arm("arXiv only", (Stage((("arxiv", math),)),), "arXiv only", rest, "arxiv_only")]
+
+
+def base_arm(cfg: PretrainConfig) -> Arm | None:
+    """The study's base model, DeepSeekMath-Base's analogue (paper §2.3): the code stage of "code, then math"
+    (DeepSeek-Coder-Base's analogue; the same run, trained once) continued for cfg.base_tokens on the paper's
+    base mix (config.BASE_MIX); None when cfg.base_tokens is 0 (the best staging arm is the base then).
+
+    >>> [list(s.sources) for s in base_arm(PretrainConfig(first_stage_tokens=10, base_tokens=100)).stages]
+    [[('python', 10)], [('final', 60), ('python', 20), ('arxiv', 10), ('general', 10)]]
+    """
+    if cfg.base_tokens <= 0:
+        return None
+    shares = list(BASE_MIX.items())
+    tokens = [round(cfg.base_tokens * share) for _, share in shares]
+    tokens[0] += cfg.base_tokens - sum(tokens)  # rounding goes to the math corpus
+    mix = Stage(tuple((name, n) for (name, _), n in zip(shares, tokens)))
+    code = Stage((("python", cfg.first_stage_tokens),))
+    return Arm("DeepSeekMath-Base analogue (code, then the base mix)", (code, mix), "DeepSeekMath-Base 7B",
+               tuple(cfg.seeds[:1]), "base")

@@ -123,5 +123,5 @@ def publish_base(scores: pd.DataFrame, runs: Mapping[tuple[str, int], list[Path]
     best = max(arms, key=lambda a: means[a])
     seed = min(s for a, s in runs if a == best)
     card = {"name": "base", "notebook": notebook, "stage": "base",
-            "description": f"best base model of {notebook}: {best}, seed {seed}"}
+            "description": f"base model of {notebook}: {best}, seed {seed}"}
     return best, copy_checkpoint(runs[(best, seed)][-1], target, card)

@@ -10,7 +10,10 @@
 It stands in for Common Crawl in §2.1 of the paper (docs/PAPER.md). The kinds:
 - `exposition`: clean math lessons, each on one family of the world's problems, with 2-4 worked examples
   (easiest first) laid out as a textbook: "Example i. <question>", the solution one step per line as
-  the benchmarks write it, "Therefore the answer is $<answer>$." (the seed is drawn from these);
+  the benchmarks write it, "Therefore the answer is $<answer>$." (the seed is drawn from these). A share
+  `worksheet_share` of them (params key mining.worksheet_share; 0 unless set) is laid out as a worksheet
+  instead: "Question: <question>" / "Answer: <solution>", the solution ending in its own answer line, the
+  layout the benchmarks' few-shot prompts use (as GSM8K-style question/answer pages are common on the web);
 - `math_forum`: math threads under /questions/math/ of mixed forums whose other paths are cooking,
   travel, ... threads (`forum_other`). A user asks a synth-gsm word problem in lower case without LaTeX
   and another answers with its equations in words ("50 plus 56 is 106, then ..."): the forum's casual
@@ -282,18 +285,31 @@ def _sentences(rng: random.Random, vocab: Sequence[str], n: int) -> str:
     return " ".join(_words(rng, vocab, rng.randint(8, 16)).capitalize() + "." for _ in range(n))
 
 
-def exposition_page(rng: random.Random, topic: str, draw: Callable[[random.Random], Problem] = world_problem) -> str:
+def exposition_page(rng: random.Random, topic: str, draw: Callable[[random.Random], Problem] = world_problem,
+                    worksheet: bool = False) -> str:
     """A lesson: 2-4 worked examples from `draw`, easiest first, each solution one step per line as the
-    benchmarks write them, closed by the answer in the page's LaTeX."""
+    benchmarks write them, closed by the answer in the page's LaTeX. As a `worksheet`, the same examples
+    (the same draws from `rng`) as "Question: ..." / "Answer: ..." pairs, each solution closed by its own
+    answer line, a blank line between pairs.
+
+    >>> page = exposition_page(random.Random(0), "sums", worksheet=True)
+    >>> page.split("\\n")[2].startswith("Question: "), "\\nThe answer is " in page, "Example 1." in page
+    (True, True, False)
+    """
     problems = sorted((draw(rng) for _ in range(rng.randint(2, 4))), key=lambda p: p.level or 0)
-    lines = [f"Lesson: {topic} with worked examples",
+    title = f"Worksheet: {topic}, questions with answers" if worksheet else f"Lesson: {topic} with worked examples"
+    lines = [title,
              rng.choice((f"In this lesson we study {topic}. Read the definition, then follow each example step by step.",
                          f"We work through examples of {topic}, from the easiest to harder ones.",
                          f"These notes on {topic} show each step of the solution. Try each example first."))]
     for i, problem in enumerate(problems, start=1):
         statement, steps, answer = worked(problem)
-        lines += [f"Example {i}. {statement}", rng.choice(("Solution.", "Solution:", "Solution, step by step.")), *steps,
-                  f"Therefore the answer is ${answer}$."]
+        label = rng.choice(("Solution.", "Solution:", "Solution, step by step."))
+        if worksheet:
+            solution = problem.solution.strip()
+            lines += [f"Question: {statement}", f"Answer: {solution}", ""]
+        else:
+            lines += [f"Example {i}. {statement}", label, *steps, f"Therefore the answer is ${answer}$."]
     lines.append(rng.choice(("Exercise. Check each solution by substituting the answer back into the problem.",
                              "Exercise. Change one number in each example and solve it again.")))
     return "\n".join(lines)
@@ -425,9 +441,9 @@ def _domains(kind: str, count: int) -> list[str]:
 
 
 def _make_original(kind: str, i: int, rng: random.Random, n_kind: int, source: ExampleSource,
-                   tutor_share: float = 0.4) -> CrawlPage:
+                   tutor_share: float = 0.4, worksheet: bool = False) -> CrawlPage:
     """The i-th page of a kind: its domain, path and text. Math pages take their problems from `source`;
-    a lesson works through one family, under that family's lesson path."""
+    a lesson works through one family, under that family's lesson path (laid out as a worksheet if asked)."""
     n_domains = max(2, round(n_kind / PAGES_PER_DOMAIN))
     if kind in ("math_forum", "forum_other"):
         site = _domains("forum", n_domains)[rng.randrange(n_domains)]
@@ -439,7 +455,8 @@ def _make_original(kind: str, i: int, rng: random.Random, n_kind: int, source: E
     family = world_family(rng) if kind == "exposition" else ""
     makers: dict[str, tuple[str, Callable[[], str]]] = {
         "exposition": ("lessons/" + LESSONS[family][0] if family else "",
-                       lambda: exposition_page(rng, LESSONS[family][1], lambda r: source.problem(r, family))),
+                       lambda: exposition_page(rng, LESSONS[family][1], lambda r: source.problem(r, family),
+                                               worksheet)),
         "numeric": (rng.choice(("results", "deals", "weather")), lambda: numeric_page(rng)),
         "arxiv": ("abs/" + rng.choice(("math.AP", "math.PR", "math.AG")), lambda: arxiv_page(rng)),
         "code": ("snippets/python", lambda: code_page(rng)),
@@ -472,7 +489,8 @@ def _mirror_url(page: CrawlPage, j: int) -> str:
 
 def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), seed_domain_share: float = 0.5,
                exact_dup_share: float = 0.04, near_dup_share: float = 0.04, tutor_reply_share: float = 0.4,
-               test_questions: Sequence[str] = (), world: WorldConfig | None = None) -> Crawl:
+               test_questions: Sequence[str] = (), world: WorldConfig | None = None,
+               worksheet_share: float = 0.0) -> Crawl:
     """Generate a crawl of about `n_pages` pages (+ 2 planted pages per planted text), in a shuffled order.
 
     planted_texts: benchmark texts to plant; each appears once verbatim and once lightly paraphrased.
@@ -485,6 +503,10 @@ def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), s
         10-gram of words, or a whole short question inside it) is redrawn, so only planted pages carry them.
     world: the difficulty knobs (max_operand, gsm_max_steps, math_levels) of the worked examples' families;
         WorldConfig defaults when None. Its seed is not used: the crawl's problems come from `seed`.
+    worksheet_share: share of the lessons laid out as question/answer worksheets. A knob of the world: the
+        base models' few-shot prompt is in that layout, and a 1M-parameter model does not follow a layout
+        it never saw from two shots. Which lessons it picks comes from a stream of its own, so every other
+        draw of the crawl is the same for any share.
 
     >>> crawl = make_crawl(300, seed=1)
     >>> crawl.pages == make_crawl(300, seed=1).pages, crawl.stats["examples rejected"]
@@ -495,10 +517,13 @@ def make_crawl(n_pages: int, seed: int = 0, planted_texts: Sequence[str] = (), s
     counts = {kind: round(share * n_original) for kind, share in KIND_SHARES.items()}
     n_extras = max(2, counts["prose"] // 10)  # about/news pages on math sites, taken from the prose share
     counts["prose"] -= n_extras
-    if not 0.0 <= tutor_reply_share <= 1.0:
-        raise ValueError(f"make_crawl: tutor_reply_share = {tutor_reply_share} must be within 0..1")
+    for name, share in (("tutor_reply_share", tutor_reply_share), ("worksheet_share", worksheet_share)):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"make_crawl: {name} = {share} must be within 0..1")
     source = ExampleSource(test_questions, world)
-    pages = [_make_original(kind, i, rng, counts[kind], source, tutor_reply_share)
+    layout = random.Random(f"{seed}/worksheets")
+    pages = [_make_original(kind, i, rng, counts[kind], source, tutor_reply_share,
+                            kind == "exposition" and layout.random() < worksheet_share)
              for kind, n in counts.items() for i in range(n)]
     pages += _math_site_extras(rng, n_extras, counts["exposition"])
     for k, text in enumerate(planted_texts):
