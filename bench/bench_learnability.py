@@ -15,7 +15,8 @@ first --problems test problems of each benchmark (the 04_sft evaluation: mode "c
 row: tokens, training loss, accuracy per benchmark and per level, tokens/s and wall time.
 
 With --corpus it measures a base model instead: it trains on those corpora (JSONL of {url, text} per line,
-as notebook 01 writes them; mixed in equal shares of sequences) and evaluates few-shot CoT (mode
+as notebook 01 writes them; mixed by the shares of PATH=SHARE, equal shares of sequences where none is
+given) and evaluates few-shot CoT (mode
 "cot-fewshot", eval.n_shots level-1 shots from the training split: the base models' measure in 02, 03 and
 07). --init continues a saved checkpoint (its tokenizer too), e.g. the study's shared warm start, as 02's
 arms do.
