@@ -69,11 +69,17 @@ def corpus_arms(cfg: PretrainConfig) -> list[Arm]:
                 "final")]
 
 
+def code_stage(cfg: PretrainConfig) -> Stage:
+    """The code stage (DeepSeek-Coder-Base's analogue) that "code, then math" and the base model both start with:
+    one stage, so one run trained once."""
+    return Stage((("python", cfg.first_stage_tokens),))
+
+
 def staging_arms(cfg: PretrainConfig) -> list[Arm]:
     """Tables 6-8: general or code first, then math; math only; code and math mixed; arXiv only."""
     key, rest = tuple(cfg.seeds), tuple(cfg.seeds[:1])
     first, math = cfg.first_stage_tokens, cfg.math_tokens
-    general, code = Stage((("general", first),)), Stage((("python", first),))
+    general, code = Stage((("general", first),)), code_stage(cfg)
     final = Stage((("final", math),))
     return [Arm("no continual training (general only)", (general,), "No Continual Training", rest, "general_only"),
             Arm("general, then math", (general, final), "General 400B, then Math 150B", rest, "general_then_math"),
@@ -98,6 +104,5 @@ def base_arm(cfg: PretrainConfig) -> Arm | None:
     tokens = [round(cfg.base_tokens * share) for _, share in shares]
     tokens[0] += cfg.base_tokens - sum(tokens)  # rounding goes to the math corpus
     mix = Stage(tuple((name, n) for (name, _), n in zip(shares, tokens)))
-    code = Stage((("python", cfg.first_stage_tokens),))
-    return Arm("DeepSeekMath-Base analogue (code, then the base mix)", (code, mix), "DeepSeekMath-Base 7B",
+    return Arm("DeepSeekMath-Base analogue (code, then the base mix)", (code_stage(cfg), mix), "DeepSeekMath-Base 7B",
                tuple(cfg.seeds[:1]), "base")

@@ -304,6 +304,7 @@ def exposition_page(rng: random.Random, topic: str, draw: Callable[[random.Rando
                          f"These notes on {topic} show each step of the solution. Try each example first."))]
     for i, problem in enumerate(problems, start=1):
         statement, steps, answer = worked(problem)
+        # the label is drawn in both layouts, so a page's later draws do not depend on its layout
         label = rng.choice(("Solution.", "Solution:", "Solution, step by step."))
         if worksheet:
             solution = problem.solution.strip()
